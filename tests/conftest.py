@@ -1,0 +1,68 @@
+"""Shared fixtures: one real Redis 8 (RediSearch + RedisJSON) for the whole session.
+
+The server is the embedded one unless ``--redis-url`` or ``REDIS_URL`` names another.
+A server that cannot be started fails the run: nothing here ever skips for want of Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from langmem_ext.server import EmbeddedRedis
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL"),
+        help="Use this Redis instead of starting the embedded one (it is FLUSHALLed!).",
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of the session's Redis; started here, stopped even when tests fail."""
+    url = request.config.getoption("--redis-url")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis()
+    server.start()  # raises EmbeddedRedisError (a failure, not a skip) if it cannot run
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_modules(redis_server: str) -> set[str]:
+    """Names of the modules the server has loaded, read once."""
+    client = redis.Redis.from_url(redis_server)
+    try:
+        return {m[b"name"].decode().lower() for m in client.module_list()}
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """The server's URL, emptied after each test."""
+    yield redis_server
+    client = redis.Redis.from_url(redis_server)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        client.close()
