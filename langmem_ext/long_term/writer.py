@@ -14,18 +14,97 @@ Example:
     True
     >>> store.get(("memories", "u1", "semantic"), fact.id).value["content"]
     'Likes green tea'
+
+Changes to stored memories (:class:`~langmem_ext.long_term.operations.Changes`)
+go through :func:`apply_changes` / :func:`aapply_changes`, which never lose a
+concurrent update:
+
+* on a store with ``put_if_version(namespace, key, value, *, expected_version,
+  index=None)`` (our ``RedisStore``) each mutation is a compare-and-set; on a
+  conflict the memory is re-read and the mutation re-applied (bounded retries);
+* on any other store a per-process lock (one per store object) serialises the
+  read-modify-write of every writer in this process. It does NOT protect
+  against writers in other processes: use ``RedisStore`` for that.
+
+The version compared is the memory's own ``version`` field (stored in the
+value), so both paths agree on what a conflict is.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+import weakref
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from langgraph.store.base import BaseStore, PutOp
+from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
-from langmem_ext.long_term.schemas import INDEX_FIELDS, MemoryBase, to_value
+from langmem_ext.long_term.operations import Changes, Mutation
+from langmem_ext.long_term.schemas import INDEX_FIELDS, MemoryBase, from_value, to_value
 
-__all__ = ["put_memories", "aput_memories", "check_namespace"]
+__all__ = [
+    "put_memories",
+    "aput_memories",
+    "apply_changes",
+    "aapply_changes",
+    "update_memories",
+    "aupdate_memories",
+    "Applied",
+    "ConcurrentUpdateError",
+    "check_namespace",
+    "supports_cas",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_CAS_RETRIES = 16
+Concurrency = Literal["auto", "none"]
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """A compare-and-set kept failing: another writer changes the memory continuously."""
+
+
+@dataclass
+class Applied:
+    """What a write did: keys inserted, updated (changed) and deleted."""
+
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    memories: dict[str, MemoryBase] = field(default_factory=dict)
+    """The written version of every inserted or updated memory, by id."""
+
+
+def supports_cas(store: BaseStore) -> bool:
+    """Whether ``store`` offers ``put_if_version`` (compare-and-set)."""
+    return callable(getattr(store, "put_if_version", None))
+
+
+_sync_locks: "weakref.WeakKeyDictionary[BaseStore, threading.Lock]" = weakref.WeakKeyDictionary()
+_async_locks: "weakref.WeakKeyDictionary[BaseStore, dict[int, asyncio.Lock]]" = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+def _sync_lock(store: BaseStore) -> threading.Lock:
+    with _registry_lock:
+        lock = _sync_locks.get(store)
+        if lock is None:
+            lock = _sync_locks[store] = threading.Lock()
+        return lock
+
+
+def _async_lock(store: BaseStore) -> asyncio.Lock:
+    loop_id = id(asyncio.get_running_loop())
+    with _registry_lock:
+        per_loop = _async_locks.setdefault(store, {})
+        lock = per_loop.get(loop_id)
+        if lock is None:
+            lock = per_loop[loop_id] = asyncio.Lock()
+        return lock
 
 
 def check_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
@@ -110,3 +189,197 @@ async def aput_memories(
     if ops:
         await store.abatch(ops)
     return [op.key for op in ops]
+
+
+def _mutated(item: Item | None, mutate: Mutation) -> tuple[MemoryBase, MemoryBase] | None:
+    """(old, new) for a stored item, or None when missing or unchanged."""
+    if item is None:
+        return None
+    old = from_value(item.value, key=item.key)
+    new = mutate(old)
+    if new is None:
+        return None
+    if new.id != old.id:
+        raise ValueError(f"A mutation changed memory id {old.id!r} to {new.id!r}; ids are store keys and never change.")
+    return old, new
+
+
+def _validate_changes(changes: Changes) -> None:
+    for ns, _ in changes.inserts:
+        check_namespace(ns)
+    for ns, _ in changes.deletes:
+        check_namespace(ns)
+    for ns, _, _ in changes.updates:
+        check_namespace(ns)
+
+
+def apply_changes(
+    store: BaseStore,
+    changes: Changes,
+    *,
+    index: list[str] | bool | None = INDEX_FIELDS,
+    concurrency: Concurrency = "auto",
+) -> Applied:
+    """Apply inserts, deletes and mutations without losing concurrent updates.
+
+    Without compare-and-set everything is ONE ``store.batch`` (reads first, under
+    the per-process lock). With ``put_if_version`` inserts and deletes are one
+    batch and each mutation is a compare-and-set with retries.
+
+    Args:
+        store: Any LangGraph ``BaseStore``.
+        changes: From :func:`~langmem_ext.long_term.operations.plan_changes` or built by hand.
+        index: Fields to embed for written memories.
+        concurrency: ``"auto"`` (CAS or lock, see module doc) or ``"none"``: a
+            plain read-modify-write for single-writer setups (loses updates when
+            two writers race; tests use it to show why "auto" exists).
+
+    Raises:
+        ConcurrentUpdateError: A compare-and-set failed ``MAX_CAS_RETRIES`` times.
+    """
+    _validate_changes(changes)
+    applied = Applied()
+    if concurrency == "auto" and supports_cas(store):
+        ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
+        ops += [PutOp(ns, key, None) for ns, key in changes.deletes]
+        if ops:
+            store.batch(ops)
+        for ns, key, mutate in changes.updates:
+            for _ in range(MAX_CAS_RETRIES):
+                pair = _mutated(store.get(ns, key), mutate)
+                if pair is None:
+                    break
+                old, new = pair
+                if store.put_if_version(ns, key, to_value(new), expected_version=old.version, index=index) is not None:  # type: ignore[attr-defined]
+                    applied.updated.append(key)
+                    applied.memories[key] = new
+                    break
+            else:
+                raise ConcurrentUpdateError(f"Memory {key!r} in {ns!r} changed {MAX_CAS_RETRIES} times while updating it.")
+    else:
+        lock = _sync_lock(store) if concurrency == "auto" else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            items = store.batch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
+            ops = _locked_ops(changes, items, applied, index)
+            if ops:
+                store.batch(ops)
+        finally:
+            if lock is not None:
+                lock.release()
+    applied.inserted = [m.id for _, m in changes.inserts]
+    applied.memories.update({m.id: m for _, m in changes.inserts})
+    applied.deleted = [key for _, key in changes.deletes]
+    return applied
+
+
+def _locked_ops(changes: Changes, items: Sequence[Any], applied: Applied, index: list[str] | bool | None) -> list[PutOp]:
+    ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
+    for (ns, key, mutate), item in zip(changes.updates, items):
+        pair = _mutated(item, mutate)
+        if pair is not None:
+            ops.append(PutOp(ns, key, to_value(pair[1]), index=index))
+            applied.updated.append(key)
+            applied.memories[key] = pair[1]
+    ops += [PutOp(ns, key, None) for ns, key in changes.deletes]
+    return ops
+
+
+async def aapply_changes(
+    store: BaseStore,
+    changes: Changes,
+    *,
+    index: list[str] | bool | None = INDEX_FIELDS,
+    concurrency: Concurrency = "auto",
+) -> Applied:
+    """Async :func:`apply_changes` (per-event-loop lock when the store has no CAS)."""
+    _validate_changes(changes)
+    applied = Applied()
+    if concurrency == "auto" and supports_cas(store):
+        ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
+        ops += [PutOp(ns, key, None) for ns, key in changes.deletes]
+        if ops:
+            await store.abatch(ops)
+        put_if_version = getattr(store, "aput_if_version", None)
+        for ns, key, mutate in changes.updates:
+            for _ in range(MAX_CAS_RETRIES):
+                pair = _mutated(await store.aget(ns, key), mutate)
+                if pair is None:
+                    break
+                old, new = pair
+                value = to_value(new)
+                if put_if_version is not None:
+                    version = await put_if_version(ns, key, value, expected_version=old.version, index=index)
+                else:
+                    version = store.put_if_version(ns, key, value, expected_version=old.version, index=index)  # type: ignore[attr-defined]
+                    if asyncio.iscoroutine(version):
+                        version = await version
+                if version is not None:
+                    applied.updated.append(key)
+                    applied.memories[key] = new
+                    break
+            else:
+                raise ConcurrentUpdateError(f"Memory {key!r} in {ns!r} changed {MAX_CAS_RETRIES} times while updating it.")
+    elif concurrency == "auto":
+        async with _async_lock(store):
+            items = await store.abatch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
+            ops = _locked_ops(changes, items, applied, index)
+            if ops:
+                await store.abatch(ops)
+    else:
+        items = await store.abatch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
+        ops = _locked_ops(changes, items, applied, index)
+        if ops:
+            await store.abatch(ops)
+    applied.inserted = [m.id for _, m in changes.inserts]
+    applied.memories.update({m.id: m for _, m in changes.inserts})
+    applied.deleted = [key for _, key in changes.deletes]
+    return applied
+
+
+def update_memories(
+    store: BaseStore,
+    targets: Sequence[tuple[Sequence[str], str]],
+    mutate: Mutation,
+    *,
+    index: list[str] | bool | None = INDEX_FIELDS,
+    concurrency: Concurrency = "auto",
+) -> Applied:
+    """Apply one mutation to several stored memories (read-modify-write, never losing updates).
+
+    Args:
+        store: Any LangGraph ``BaseStore``.
+        targets: ``(namespace, key)`` pairs; missing keys are skipped.
+        mutate: Returns the new memory, or None to leave it as is. The caller
+            bumps ``version`` (e.g. with ``record_change`` or ``model_copy``).
+    """
+    changes = Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
+    return apply_changes(store, changes, index=index, concurrency=concurrency)
+
+
+async def aupdate_memories(
+    store: BaseStore,
+    targets: Sequence[tuple[Sequence[str], str]],
+    mutate: Mutation,
+    *,
+    index: list[str] | bool | None = INDEX_FIELDS,
+    concurrency: Concurrency = "auto",
+) -> Applied:
+    """Async :func:`update_memories`."""
+    changes = Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
+    return await aapply_changes(store, changes, index=index, concurrency=concurrency)
+
+
+def _bumping(mutate: Mutation) -> Mutation:
+    """Make sure every changed memory gets a higher version (the CAS token)."""
+
+    def wrapped(memory: MemoryBase) -> MemoryBase | None:
+        new = mutate(memory)
+        if new is None:
+            return None
+        if new.version <= memory.version:
+            new = new.model_copy(update={"version": memory.version + 1})
+        return new
+
+    return wrapped

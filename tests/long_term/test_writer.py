@@ -64,3 +64,74 @@ def test_duplicate_ids_rejected_before_writing():
 def test_non_memory_rejected():
     with pytest.raises(TypeError, match="MemoryBase"):
         put_memories(InMemoryStore(), NS, [{"content": "x"}])
+
+
+# --- changes, history and concurrency -------------------------------------------------
+
+import threading  # noqa: E402
+
+from langmem_ext.long_term.operations import plan_changes  # noqa: E402
+from langmem_ext.long_term.writer import aapply_changes, apply_changes, update_memories  # noqa: E402
+from langmem_ext.long_term import from_value  # noqa: E402
+
+
+def _get(store, key):
+    item = store.get(NS, key)
+    return None if item is None else from_value(item.value)
+
+
+def test_paris_to_lisbon_closes_old_fact(store):
+    paris = SemanticMemory(content="Lives in Paris")
+    put_memories(store, NS, [paris])
+    ops = [
+        {"action": "close", "id": paris.id, "reason": "moved"},
+        {"action": "insert", "kind": "semantic", "memory": {"content": "Lives in Lisbon"}, "reason": "moved"},
+    ]
+    applied = apply_changes(store, plan_changes(ops, known={paris.id: (NS, paris)}, namespaces={"semantic": NS}))
+    assert applied.updated == [paris.id] and len(applied.inserted) == 1
+    old = _get(store, paris.id)
+    assert old.valid_to is not None and old.content == "Lives in Paris" and old.history[-1].reason == "moved"
+    new = _get(store, applied.inserted[0])
+    assert new.content == "Lives in Lisbon" and new.valid_to is None and new.history[0].op == "insert"
+
+
+async def test_async_apply_changes_delete(store):
+    a = SemanticMemory(content="Owns a red car")
+    await aput_memories(store, NS, [a])
+    applied = await aapply_changes(store, plan_changes([{"action": "delete", "id": a.id}], known={a.id: (NS, a)}, namespaces={"semantic": NS}))
+    assert applied.deleted == [a.id]
+    assert await store.aget(NS, a.id) is None
+
+
+def _race(store, concurrency):
+    """Two writers each read the memory before either writes (forced interleaving)."""
+    fact = SemanticMemory(content="Counts visits")
+    put_memories(store, NS, [fact])
+    barrier = threading.Barrier(2, timeout=0.5)
+
+    def bump(memory):
+        try:
+            barrier.wait()  # with a lock the other writer cannot read now: the barrier breaks, we go on
+        except threading.BrokenBarrierError:
+            pass
+        return memory.model_copy(update={"access_count": memory.access_count + 1})
+
+    threads = [
+        threading.Thread(target=update_memories, args=(store, [(NS, fact.id)], bump), kwargs={"concurrency": concurrency})
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return _get(store, fact.id)
+
+
+def test_concurrent_updates_are_not_lost(store):
+    final = _race(store, "auto")
+    assert final.access_count == 2 and final.version == 3
+
+
+def test_without_cas_or_lock_an_update_is_lost(store):
+    final = _race(store, "none")
+    assert final.access_count == 1  # the race the "auto" mode exists to prevent
