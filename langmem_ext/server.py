@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -37,6 +38,11 @@ __all__ = [
     "find_binaries",
     "redis_url",
     "default_redis",
+    "DetachedStatus",
+    "start_detached",
+    "stop_detached",
+    "detached_status",
+    "state_dir",
 ]
 
 _INSTALL_HINT = (
@@ -134,10 +140,12 @@ class EmbeddedRedis:
             (``"always"``, ``"everysec"`` or ``"no"``).
         startup_timeout: seconds to wait for PING.
         extra_args: further ``redis-server`` arguments, e.g. ``["--maxmemory", "1gb"]``.
+        detached: outlive this process (no die-with-parent hook, no ``atexit`` stop);
+            used by :func:`start_detached`.
 
-    The server binds 127.0.0.1 only, and dies with the Python process that
-    started it (``PR_SET_PDEATHSIG`` on Linux, plus an ``atexit`` hook), so
-    no orphan outlives a killed parent.
+    The server binds 127.0.0.1 only, and (unless ``detached``) dies with the Python
+    process that started it (``PR_SET_PDEATHSIG`` on Linux, plus an ``atexit`` hook),
+    so no orphan outlives a killed parent.
     """
 
     def __init__(
@@ -148,6 +156,7 @@ class EmbeddedRedis:
         appendfsync: str = "everysec",
         startup_timeout: float = 10.0,
         extra_args: list[str] | None = None,
+        detached: bool = False,
     ) -> None:
         if appendfsync not in {"always", "everysec", "no"}:
             raise ValueError(
@@ -160,6 +169,7 @@ class EmbeddedRedis:
         self.appendfsync = appendfsync
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args or [])
+        self.detached = detached
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
         self._lock = threading.Lock()
@@ -222,7 +232,8 @@ class EmbeddedRedis:
                 self.port = self._requested_port or _free_port()
                 try:
                     self._spawn()
-                    atexit.register(self.stop)
+                    if not self.detached:
+                        atexit.register(self.stop)
                     return self
                 except EmbeddedRedisError as exc:  # port race: try another
                     last_error = exc
@@ -240,7 +251,8 @@ class EmbeddedRedis:
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG
+                    # noqa: PLW1509 - needed for PDEATHSIG
+                    preexec_fn=os.setsid if self.detached else _die_with_parent,
                     close_fds=True,
                 )
             except OSError as exc:
@@ -334,7 +346,7 @@ def default_redis() -> EmbeddedRedis:
 
 
 def redis_url(url: str | None = None) -> str:
-    """Where Redis is: ``url``, else ``$REDIS_URL``, else the embedded server.
+    """Where Redis is: ``url``, else ``$REDIS_URL``, else a detached server, else a private one.
 
     Args:
         url: an explicit URL; wins over everything.
@@ -344,6 +356,9 @@ def redis_url(url: str | None = None) -> str:
     env = os.environ.get("REDIS_URL")
     if env:
         return env
+    detached = detached_status()
+    if detached is not None and detached.alive:
+        return detached.url
     return default_redis().url
 
 
@@ -355,3 +370,97 @@ def running_redis(url: str | None = None) -> Iterator[str]:
         return
     with EmbeddedRedis() as server:
         yield server.url
+
+
+# ------------------------------------------------------------------ detached (CLI) server
+
+
+def state_dir() -> Path:
+    """Where the detached server keeps its state file, log and data.
+
+    ``$LANGMEM_EXT_HOME`` when set, else ``~/.langmem-ext``.
+    """
+    home = os.environ.get("LANGMEM_EXT_HOME")
+    return Path(home) if home else Path.home() / ".langmem-ext"
+
+
+@dataclass(frozen=True)
+class DetachedStatus:
+    """What the state file says about the detached server, and whether it answers."""
+
+    pid: int
+    port: int
+    data_dir: str
+    alive: bool
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT``."""
+        return f"redis://127.0.0.1:{self.port}"
+
+
+def _state_file() -> Path:
+    return state_dir() / "redis.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def detached_status() -> DetachedStatus | None:
+    """The detached server from the state file, or ``None`` when none was started."""
+    path = _state_file()
+    try:
+        state = json.loads(path.read_text())
+        pid, port, data_dir = int(state["pid"]), int(state["port"]), str(state["data_dir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return DetachedStatus(pid, port, data_dir, _pid_alive(pid) and _ping(port))
+
+
+def start_detached(*, port: int | None = None, data_dir: str | os.PathLike[str] | None = None) -> DetachedStatus:
+    """Start a Redis that outlives this process (``langmem-ext redis start``).
+
+    Its data is kept in an append-only file under ``data_dir`` (default
+    ``state_dir()/data``), so memories survive ``stop``/``start``. Starting twice
+    returns the running server.
+
+    Raises:
+        EmbeddedRedisError: when it cannot start (see :class:`EmbeddedRedis`).
+    """
+    current = detached_status()
+    if current is not None and current.alive:
+        return current
+    directory = Path(data_dir) if data_dir is not None else state_dir() / "data"
+    server = EmbeddedRedis(port=port, data_dir=directory, detached=True).start()
+    assert server.pid is not None and server.port is not None
+    _state_file().parent.mkdir(parents=True, exist_ok=True)
+    tmp = _state_file().with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": server.pid, "port": server.port, "data_dir": str(directory)}))
+    tmp.replace(_state_file())
+    return DetachedStatus(server.pid, server.port, str(directory), True)
+
+
+def stop_detached(*, timeout: float = 10.0) -> DetachedStatus | None:
+    """Stop the detached server (SIGTERM, SIGKILL after ``timeout``); ``None`` if none ran."""
+    status = detached_status()
+    if status is None:
+        return None
+    if _pid_alive(status.pid) and _ping(status.port):
+        os.kill(status.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(status.pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(status.pid, os.WNOHANG)
+            time.sleep(0.02)
+        if _pid_alive(status.pid):
+            os.kill(status.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        _state_file().unlink()
+    return status

@@ -1,0 +1,58 @@
+"""The ``langmem-ext`` command line: demo, memories, redis, eval, bench.
+
+Each subcommand lives in its own private module; this one only wires argparse.
+
+Example:
+    >>> main(["--version"])  # doctest: +SKIP
+    langmem-ext 0.1.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from langmem_ext.cli._common import CliError, console
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from langmem_ext import __version__
+    from langmem_ext.cli import _bench, _demo, _eval, _memories, _redis
+
+    parser = argparse.ArgumentParser(
+        prog="langmem-ext",
+        description="Memory for LangGraph agents: demo, memory administration, Redis, evaluation.",
+    )
+    parser.add_argument("--version", action="version", version=f"langmem-ext {__version__}")
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="Redis to use (default: $REDIS_URL, else a `redis start` server, else a private one).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in (_demo, _memories, _redis, _eval, _bench):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except CliError as exc:
+        console().print(f"[bold red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console().print("[yellow]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

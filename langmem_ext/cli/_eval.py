@@ -1,0 +1,88 @@
+"""``langmem-ext eval locomo FILE``: retrieval recall@k on LoCoMo through our store.
+
+A thin wrapper over ``langmem_ext.long_term.eval.run_locomo_eval``; the dataset file is
+the user's own copy of LoCoMo (``locomo10.json``), never downloaded here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from langmem_ext.cli._common import CliError, check_redis, console, redis_for
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("eval", help="Evaluate memory retrieval on a benchmark (LoCoMo).")
+    suites = parser.add_subparsers(dest="suite", metavar="SUITE")
+    suites.required = True
+    locomo = suites.add_parser("locomo", help="Evidence recall@k on a LoCoMo JSON file.")
+    locomo.add_argument("file", help="Path to locomo10.json (or a subset in the same format).")
+    locomo.add_argument("--k", default="5,10,25,50", help="Comma-separated cut-offs (default 5,10,25,50).")
+    locomo.add_argument("--mode", default=None, help="Retrieval mode: vector, text, hybrid, ... (default: the eval's).")
+    locomo.add_argument("--units", default=None, help="What is indexed: turns, observations or summaries.")
+    locomo.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    locomo.set_defaults(handler=_locomo)
+
+
+def parse_ks(text: str) -> list[int]:
+    """``"5,10"`` -> ``[5, 10]``, rejecting anything but positive integers.
+
+    Example:
+        >>> parse_ks("5, 10,25")
+        [5, 10, 25]
+    """
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise CliError(f"--k {text!r} must be comma-separated integers, e.g. --k 5,10,25.") from exc
+    if not ks or any(k <= 0 for k in ks):
+        raise CliError(f"--k {text!r} must list positive integers, e.g. --k 5,10,25.")
+    return sorted(set(ks))
+
+
+def _jsonable(result: Any) -> Any:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json")
+    return result
+
+
+def _locomo(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"{path} does not exist. Pass your copy of LoCoMo's locomo10.json.")
+    ks = parse_ks(args.k)
+    try:
+        from langmem_ext.long_term.eval import run_locomo_eval  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise CliError(f"The LoCoMo evaluation is not available in this install: {exc}.") from exc
+    accepted = inspect.signature(run_locomo_eval).parameters
+    options: dict[str, Any] = {"k": ks, "mode": args.mode, "units": args.units}
+    kwargs = {name: value for name, value in options.items() if value is not None and name in accepted}
+    unknown = [name for name, value in options.items() if value is not None and name not in accepted]
+    if unknown:
+        raise CliError(f"This version of run_locomo_eval has no option(s) {unknown}.")
+    with redis_for(args.redis_url) as url:
+        check_redis(url)
+        if "redis_url" in accepted:
+            kwargs["redis_url"] = url
+        elif "url" in accepted:
+            kwargs["url"] = url
+        with console().status(f"Evaluating {path.name} ..."):
+            result = run_locomo_eval(path, **kwargs)
+    data = _jsonable(result)
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return 0
+    if hasattr(result, "to_markdown"):
+        console().print(result.to_markdown())
+    else:
+        console().print_json(json.dumps(data, default=str))
+    return 0

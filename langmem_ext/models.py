@@ -1,0 +1,437 @@
+"""Which chat models the graphs use, and the offline responder used when there is none.
+
+Two roles, configured separately so the memory work can run on a cheaper model:
+
+* ``chat``: the model that answers the user (``LANGMEM_EXT_CHAT_MODEL``).
+* ``memory``: the model that summarises and reflects (``LANGMEM_EXT_MEMORY_MODEL``;
+  falls back to the chat model).
+
+A model name is either ``"provider:model"`` (any LangChain chat model, through
+``langchain.chat_models.init_chat_model``; e.g. ``"anthropic:claude-3-5-haiku-latest"``)
+or a bare model name served by an OpenAI-compatible endpoint (``OPENAI_API_KEY``,
+and ``OPENAI_BASE_URL`` for vLLM / Ollama / LM Studio). With an endpoint configured
+but no name, ``gpt-4o-mini`` is used.
+
+With nothing configured the graphs run offline: :class:`OfflineResponder` answers
+from what recall put in the context, and the memory role is ``None`` (the nodes
+then use their extractive / heuristic strategies).
+
+Example:
+    >>> models = resolve_models(env={})
+    >>> models.offline, models.memory is None
+    (True, True)
+    >>> from langchain_core.messages import HumanMessage, SystemMessage
+    >>> reply = models.chat.invoke([
+    ...     SystemMessage("Memories about the user:\\n- The user's dog is called Bruno."),
+    ...     HumanMessage("What is my dog called?"),
+    ... ])
+    >>> "Bruno" in reply.content
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, Field
+
+__all__ = [
+    "ENV_VARS",
+    "ModelRole",
+    "Models",
+    "OfflineResponder",
+    "OFFLINE_NOTICE",
+    "load_chat_model",
+    "model_name",
+    "resolve_models",
+]
+
+ModelRole = Literal["chat", "memory"]
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+#: Every environment variable this module reads, with what it does (the README table).
+ENV_VARS: dict[str, str] = {
+    "LANGMEM_EXT_CHAT_MODEL": "Model that answers: `provider:model` (any LangChain chat "
+    "model) or a bare name on the OpenAI-compatible endpoint. Unset: offline responder.",
+    "LANGMEM_EXT_MEMORY_MODEL": "Model for summaries and reflection (a cheaper one). "
+    "Unset: the chat model; with no model at all, extractive/heuristic offline strategies.",
+    "OPENAI_API_KEY": "Key for OpenAI or any OpenAI-compatible server; enables "
+    f"`{DEFAULT_OPENAI_MODEL}` when no model is named.",
+    "OPENAI_BASE_URL": "OpenAI-compatible endpoint (vLLM, Ollama, LM Studio); no key needed.",
+    "LANGMEM_EXT_OFFLINE": "Set to 1 to force the offline mode even when a model is configured.",
+}
+
+OFFLINE_NOTICE = (
+    "Offline mode: no chat model configured (set LANGMEM_EXT_CHAT_MODEL or OPENAI_API_KEY); "
+    "summaries are extractive, importance is heuristic, reflection stores episodes, and "
+    "replies are assembled from what was recalled."
+)
+
+
+def model_name(role: ModelRole, *, env: Mapping[str, str] | None = None) -> str | None:
+    """The configured model name for ``role``, or ``None`` for offline.
+
+    Args:
+        role: ``"chat"`` or ``"memory"``.
+        env: the environment to read (``os.environ`` when omitted).
+
+    Example:
+        >>> model_name("memory", env={"LANGMEM_EXT_CHAT_MODEL": "openai:gpt-4o"})
+        'openai:gpt-4o'
+        >>> model_name("chat", env={"OPENAI_BASE_URL": "http://localhost:8000/v1"})
+        'gpt-4o-mini'
+        >>> model_name("chat", env={}) is None
+        True
+    """
+    if role not in ("chat", "memory"):
+        raise ValueError(f"role={role!r} is not a model role; use 'chat' or 'memory'.")
+    env = os.environ if env is None else env
+    if env.get("LANGMEM_EXT_OFFLINE", "").strip().lower() in {"1", "true", "yes"}:
+        return None
+    chat = env.get("LANGMEM_EXT_CHAT_MODEL", "").strip() or None
+    if role == "memory":
+        chosen = env.get("LANGMEM_EXT_MEMORY_MODEL", "").strip() or chat
+    else:
+        chosen = chat
+    if chosen:
+        return chosen
+    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        return DEFAULT_OPENAI_MODEL
+    return None
+
+
+def load_chat_model(name: str, *, env: Mapping[str, str] | None = None) -> BaseChatModel:
+    """Build the chat model called ``name`` (``"provider:model"`` or a bare OpenAI name).
+
+    Raises:
+        ValueError: naming the missing integration package or the bad name.
+    """
+    env = os.environ if env is None else env
+    if not name or not name.strip():
+        raise ValueError("Empty model name; use 'provider:model' (e.g. 'openai:gpt-4o-mini').")
+    if ":" not in name:
+        from langchain_openai import ChatOpenAI
+
+        base_url = env.get("OPENAI_BASE_URL") or None
+        key = env.get("OPENAI_API_KEY") or ("not-needed" if base_url else None)
+        if key is None:
+            raise ValueError(
+                f"Model {name!r} has no provider prefix, so it is looked for on an OpenAI-"
+                "compatible endpoint, but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. "
+                "Set one of them, or name the provider: 'anthropic:...', 'ollama:...'."
+            )
+        return ChatOpenAI(model=name, base_url=base_url, api_key=key)  # type: ignore[arg-type]
+    from langchain.chat_models import init_chat_model
+
+    try:
+        return init_chat_model(name)
+    except ImportError as exc:
+        raise ValueError(
+            f"Cannot load model {name!r}: {exc}. Install the provider's LangChain package "
+            "(e.g. `pip install langchain-anthropic`)."
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Models:
+    """The models a graph runs with.
+
+    Attributes:
+        chat: answers the user (an :class:`OfflineResponder` when offline).
+        memory: summarises and reflects; ``None`` selects the offline strategies.
+        offline: whether no real chat model is configured.
+        description: one line saying which models are in use.
+    """
+
+    chat: BaseChatModel
+    memory: BaseChatModel | None
+    offline: bool
+    description: str
+
+
+def resolve_models(*, env: Mapping[str, str] | None = None) -> Models:
+    """The chat and memory models configured in ``env`` (``os.environ`` by default)."""
+    chat_name = model_name("chat", env=env)
+    memory_name = model_name("memory", env=env)
+    if chat_name is None:
+        return Models(chat=OfflineResponder(), memory=None, offline=True, description=OFFLINE_NOTICE)
+    chat = load_chat_model(chat_name, env=env)
+    memory = chat if memory_name == chat_name else load_chat_model(memory_name or chat_name, env=env)
+    return Models(
+        chat=chat,
+        memory=memory,
+        offline=False,
+        description=f"Models: chat={chat_name}, memory={memory_name or chat_name}.",
+    )
+
+
+# --------------------------------------------------------------------------- offline responder
+
+_STOPWORDS = frozenset(
+    """a about above after again all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we
+    were what when where which while who whom why will with would you your yours yourself
+    yourselves tell remember know please thanks thank okay ok hi hello hey also actually
+    really like just do does did user user's memory memories""".split()
+)
+_WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+_QUESTION_START = re.compile(
+    r"^\s*(what|where|who|when|which|how|why|do|does|did|is|are|can|could|should|would|will)\b",
+    re.I,
+)
+
+
+def _stem(word: str) -> str:
+    word = word.strip("'-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in ("ing", "ies", "es", "s", "ed"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def _terms(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith("?") or bool(_QUESTION_START.match(text))
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return " ".join(
+        part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+    )
+
+
+def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[tuple[str, str]]:
+    """(source, line) pairs the responder may quote: memory lines, tool results, user turns."""
+    out: list[tuple[str, str]] = []
+    for message in messages:
+        if message is question:
+            continue
+        if isinstance(message, (SystemMessage, ToolMessage)):
+            source = "memory" if isinstance(message, SystemMessage) else "tool"
+            for line in _text(message).splitlines():
+                line = line.strip().lstrip("-*•").strip()
+                if len(_terms(line)) >= 2 and not line.endswith(":"):
+                    out.append((source, line))
+        elif isinstance(message, HumanMessage):
+            text = _text(message).strip()
+            if text and not _is_question(text):
+                out.append(("conversation", text))
+    seen: set[str] = set()
+    unique = []
+    for source, line in out:
+        if line.lower() not in seen:
+            seen.add(line.lower())
+            unique.append((source, line))
+    return unique
+
+
+def rank_candidates(
+    query: str,
+    candidates: Sequence[str],
+    *,
+    embed: Callable[[Sequence[str]], Sequence[Sequence[float]]] | None = None,
+) -> list[tuple[float, int]]:
+    """Score each candidate against ``query``: IDF-weighted term overlap, plus cosine if ``embed``.
+
+    Returns ``(score, index)`` pairs with a positive score, best first.
+
+    Example:
+        >>> rank_candidates("where do I live?", ["I live in Porto.", "I like tea."])
+        [(1.0, 0)]
+    """
+    query_terms = set(_terms(query))
+    docs = [set(_terms(c)) for c in candidates]
+    df = Counter(t for doc in docs for t in doc)
+    n = len(docs)
+    scores = []
+    for i, doc in enumerate(docs):
+        shared = query_terms & doc
+        lexical = sum(math.log(1 + n / df[t]) for t in shared)
+        total = sum(math.log(1 + n / df[t]) for t in query_terms if t in df) or 1.0
+        scores.append(lexical / total if shared else 0.0)
+    if embed is not None and candidates:
+        vectors = list(embed([query, *candidates]))
+        q = vectors[0]
+        qn = math.sqrt(sum(x * x for x in q)) or 1.0
+        for i, v in enumerate(vectors[1:]):
+            vn = math.sqrt(sum(x * x for x in v)) or 1.0
+            cosine = sum(a * b for a, b in zip(q, v)) / (qn * vn)
+            scores[i] = scores[i] + max(0.0, cosine - 0.3)  # only clear semantic matches count
+    ranked = [(round(s, 4), i) for i, s in enumerate(scores) if s > 0]
+    return sorted(ranked, key=lambda p: (-p[0], p[1]))
+
+
+def _second_person(text: str) -> str:
+    """Turn the user's first-person sentence around for the reply ("I live" -> "you live")."""
+    swaps = {"i": "you", "i'm": "you're", "my": "your", "me": "you", "mine": "yours", "am": "are",
+             "i've": "you've", "myself": "yourself", "we": "you", "our": "your"}  # fmt: skip
+    words = text.split(" ")
+    return " ".join(swaps.get(w.lower(), w) for w in words)
+
+
+def compose_reply(
+    messages: Sequence[BaseMessage],
+    *,
+    max_items: int = 3,
+    embed: Callable[[Sequence[str]], Sequence[Sequence[float]]] | None = None,
+) -> str:
+    """The offline reply: what matched the last user turn in memory, tool results and history."""
+    last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+    if last is None:
+        return "I have no message from you to answer yet."
+    question = _text(last).strip()
+    pool = _candidates(messages, last)
+    lines = [line for _, line in pool if line.strip() != question]
+    ranked = rank_candidates(question, lines, embed=embed)[:max_items]
+    recalled = [lines[i] for _, i in ranked]
+    if _is_question(question):
+        if not recalled:
+            return f'I found nothing in memory about "{question.rstrip("?")}".'
+        return "From memory: " + " ".join(_sentence(r) for r in recalled)
+    ack = f"Noted: {_second_person(question.rstrip('.!'))}."
+    if recalled:
+        ack += " Related, I recall: " + " ".join(_sentence(r) for r in recalled)
+    return ack
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+class OfflineResponder(BaseChatModel):
+    """A chat model that needs no network: it answers from the context it is given.
+
+    It ranks the memory lines in system messages, tool results and the user's earlier
+    statements against the last user message (IDF-weighted term overlap, plus cosine
+    similarity when ``embed`` is set) and says what it recalled, or that it found
+    nothing. It never invents facts.
+
+    With tools bound (:meth:`bind_tools`) it calls a tool whose name contains
+    ``"search"`` for questions and one whose name contains ``"manage"`` for statements,
+    then answers from the tool result.
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> OfflineResponder().invoke([HumanMessage("What do I like?")]).content
+        'I found nothing in memory about "What do I like".'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    max_items: int = Field(default=3, description="How many recalled lines a reply quotes.")
+    embed: Any = Field(
+        default=None,
+        description="Optional embedding function (texts -> vectors) added to lexical matching.",
+    )
+    tools: list[dict[str, Any]] = Field(
+        default_factory=list, description="Tool schemas bound with bind_tools."
+    )
+
+    @property
+    def _llm_type(self) -> str:
+        return "langmem-ext-offline"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflineResponder:  # type: ignore[override]
+        """A copy of this responder that may call ``tools`` (schemas in OpenAI form)."""
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        schemas = [convert_to_openai_tool(t)["function"] for t in tools]
+        return self.model_copy(update={"tools": schemas})
+
+    def _tool_call(self, messages: Sequence[BaseMessage]) -> AIMessage | None:
+        if not self.tools or not messages or not isinstance(messages[-1], HumanMessage):
+            return None
+        text = _text(messages[-1]).strip()
+        want = "search" if _is_question(text) else "manage"
+        tool = next((t for t in self.tools if want in t["name"].lower()), None)
+        if tool is None:
+            return None
+        props = list(tool.get("parameters", {}).get("properties", {}))
+        key = next((p for p in ("query", "content", "text", "memory") if p in props), None)
+        if key is None:
+            return None
+        args: dict[str, Any] = {key: text if want == "search" else _second_person_fact(text)}
+        if "action" in props:
+            args["action"] = "create"
+        call_id = f"offline-{abs(hash((text, len(messages)))) % 10**8}"
+        return AIMessage(content="", tool_calls=[{"name": tool["name"], "args": args, "id": call_id}])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = self._tool_call(messages) or AIMessage(
+            content=compose_reply(messages, max_items=self.max_items, embed=self.embed)
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _second_person_fact(text: str) -> str:
+    """A user statement rewritten as a memory about "the user".
+
+    Example:
+        >>> _second_person_fact("I live in Porto and my dog is Pixel.")
+        "The user lives in Porto and the user's dog is Pixel."
+    """
+    irregular = {"am": "is", "have": "has", "do": "does", "'m": "is", "was": "was"}
+    swaps = {"my": "the user's", "me": "the user", "mine": "the user's", "myself": "the user"}
+    words = text.rstrip(".!").split(" ")
+    out: list[str] = []
+    after_i = False
+    for word in words:
+        low = word.lower()
+        if low in {"i", "i'm", "i've"}:
+            out.append("the user")
+            after_i = True
+            if low == "i'm":
+                out.append("is")
+                after_i = False
+            elif low == "i've":
+                out.append("has")
+                after_i = False
+            continue
+        if after_i and word.isalpha():
+            if low in irregular:
+                word = irregular[low]
+            elif low not in {"can", "will", "would", "should", "could", "might", "must", "did", "also", "never", "always", "really", "actually", "just", "still"} and not low.endswith("s"):
+                word = word[:-1] + "ies" if low.endswith("y") and low[-2:-1] not in "aeiou" else word + "s"
+            else:
+                out.append(word)
+                continue
+            after_i = False
+        out.append(swaps.get(low, word))
+    sentence = " ".join(out)
+    return sentence[:1].upper() + sentence[1:] + "."
