@@ -3,8 +3,8 @@
 Each subcommand lives in its own private module; this one only wires argparse.
 
 Example:
-    >>> main(["--version"])  # doctest: +SKIP
-    langmem-ext 0.1.0
+    >>> sorted(build_parser().parse_args(["redis", "status"]).__dict__)
+    ['action', 'command', 'handler', 'redis_url']
 """
 
 from __future__ import annotations
