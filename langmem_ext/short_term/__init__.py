@@ -1,0 +1,52 @@
+"""Short-term memory: trim, summarise, delete and importance-filter a chat history.
+
+Pure functions over message lists come first; the nodes (LangGraph) and middleware
+(LangChain ``create_agent``) are thin adapters over them.
+"""
+
+from __future__ import annotations
+
+from langmem_ext.short_term.counting import MessageTokenCounter
+from langmem_ext.short_term.delete import delete_messages, deletion_updates, select_deletions
+from langmem_ext.short_term.extractive import extractive_summary
+from langmem_ext.short_term.importance import HeuristicScorer, LLMScorer, build_context
+from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, history_problems
+from langmem_ext.short_term.nodes import (
+    DeletionNode,
+    ImportanceFilterNode,
+    ShortTermState,
+    SummarizationNode,
+    TrimNode,
+)
+from langmem_ext.short_term.summarize import (
+    RunningSummary,
+    SummarizationError,
+    asummarize_history,
+    summarize_history,
+)
+from langmem_ext.short_term.trim import ContextBudgetError, trim_history
+
+__all__ = [
+    "SUMMARY_MESSAGE_ID",
+    "ContextBudgetError",
+    "DeletionNode",
+    "HeuristicScorer",
+    "ImportanceFilterNode",
+    "LLMScorer",
+    "MessageTokenCounter",
+    "RunningSummary",
+    "ShortTermState",
+    "SummarizationError",
+    "SummarizationNode",
+    "TrimNode",
+    "asummarize_history",
+    "build_context",
+    "delete_messages",
+    "deletion_updates",
+    "extractive_summary",
+    "group_units",
+    "history_problems",
+    "select_deletions",
+    "summarize_history",
+    "trim_history",
+]

@@ -1,0 +1,164 @@
+"""Exact, cached token counting for chat messages.
+
+OpenAI's chat format costs a few tokens beyond the text: ~3 per message, 1 more for a
+``name``, 3 to prime the reply, and a tool call's name and JSON arguments. Counts are
+cached per message id and content hash, so a turn recounts only the new messages
+(and a message whose content was edited in place is counted again).
+
+Example:
+    >>> from langchain_core.messages import HumanMessage, SystemMessage
+    >>> counter = MessageTokenCounter(model="gpt-4o-mini")
+    >>> msgs = [SystemMessage("Be brief.", id="s"), HumanMessage("hello world", id="h")]
+    >>> counter.count_message(msgs[1])  # 2 text + 3 per message + 1 role
+    6
+    >>> counter(msgs)  # + 3 to prime the reply
+    16
+    >>> counter.cache_info()["entries"]
+    2
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
+from langmem_ext.tokens import encoding_for_model
+
+__all__ = ["MessageTokenCounter", "TokenCounterLike", "as_counter", "content_text"]
+
+TokenCounterLike = Callable[[Sequence[BaseMessage]], int]
+"""A LangChain-style counter: messages in, total tokens out."""
+
+_IMAGE_TOKENS = 85  # OpenAI's flat cost of a low-detail image block
+
+
+def content_text(message: BaseMessage) -> str:
+    """The text of a message: its string content, or its text blocks joined."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+    return "\n".join(parts)
+
+
+def _non_text_blocks(message: BaseMessage) -> int:
+    content = message.content
+    if isinstance(content, str):
+        return 0
+    return sum(1 for b in content if isinstance(b, dict) and not isinstance(b.get("text"), str))
+
+
+class MessageTokenCounter:
+    """Counts tokens of chat messages for one model, caching each message's count.
+
+    Args:
+        model: model name choosing the tiktoken encoding (``o200k_base`` for gpt-4o and
+            newer, ``cl100k_base`` otherwise; other providers' models are approximated).
+        token_counter: a LangChain-style counter to use instead of tiktoken; it is called
+            with one message at a time and cached the same way.
+        tokens_per_message: chat-format overhead of each message.
+        tokens_per_name: extra cost of a message's ``name``.
+        reply_priming: tokens added once per request to prime the reply.
+        max_entries: size of the per-message cache (oldest entries evicted first).
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str | None = "gpt-4o-mini",
+        token_counter: TokenCounterLike | None = None,
+        tokens_per_message: int = 3,
+        tokens_per_name: int = 1,
+        reply_priming: int = 3,
+        max_entries: int = 100_000,
+    ) -> None:
+        if min(tokens_per_message, tokens_per_name, reply_priming) < 0:
+            raise ValueError("Per-message overheads must be >= 0.")
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be >= 1, got {max_entries}.")
+        self.model = model
+        self._external = token_counter
+        self._encode = None if token_counter else encoding_for_model(model).encode_ordinary
+        self.tokens_per_message = tokens_per_message
+        self.tokens_per_name = tokens_per_name
+        self.reply_priming = 0 if token_counter else reply_priming
+        self._cache: dict[tuple[Any, ...], int] = {}
+        self._max_entries = max_entries
+        self._hits = 0
+        self._misses = 0
+
+    def text_tokens(self, text: str) -> int:
+        """Tokens of a plain text (no message overhead)."""
+        if self._encode is None:
+            from langchain_core.messages import HumanMessage
+
+            return self._external([HumanMessage(text)])  # type: ignore[misc]
+        return len(self._encode(text))
+
+    def _key(self, message: BaseMessage) -> tuple[Any, ...]:
+        content = message.content
+        chash = hash(content) if isinstance(content, str) else hash(repr(content))
+        calls = message.tool_calls if isinstance(message, AIMessage) else None
+        return (message.id, message.type, chash, hash(repr(calls)) if calls else 0, message.name)
+
+    def _compute(self, message: BaseMessage) -> int:
+        if self._external is not None:
+            return int(self._external([message]))
+        enc = self._encode
+        assert enc is not None
+        n = self.tokens_per_message + len(enc(content_text(message))) + 1  # +1: the role
+        n += _IMAGE_TOKENS * _non_text_blocks(message)
+        if message.name:
+            n += self.tokens_per_name + len(enc(message.name))
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                n += 3 + len(enc(call["name"])) + len(enc(json.dumps(call["args"], ensure_ascii=False)))
+        if isinstance(message, ToolMessage):
+            n += len(enc(message.tool_call_id))
+        return n
+
+    def count_message(self, message: BaseMessage) -> int:
+        """Tokens of one message, overhead included (cached)."""
+        key = self._key(message)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._hits += 1
+            return cached
+        self._misses += 1
+        n = self._compute(message)
+        if len(self._cache) >= self._max_entries:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = n
+        return n
+
+    def __call__(self, messages: Iterable[BaseMessage]) -> int:
+        """Tokens of a whole request: every message plus the reply priming."""
+        total = sum(self.count_message(m) for m in messages)
+        return total + self.reply_priming if total else 0
+
+    def cache_info(self) -> dict[str, int]:
+        """Cache statistics: ``entries``, ``hits``, ``misses``."""
+        return {"entries": len(self._cache), "hits": self._hits, "misses": self._misses}
+
+
+def as_counter(
+    counter: MessageTokenCounter | TokenCounterLike | None = None, *, model: str | None = None
+) -> MessageTokenCounter:
+    """A :class:`MessageTokenCounter` from a counter, a LangChain counter function or a model name."""
+    if isinstance(counter, MessageTokenCounter):
+        return counter
+    if counter is None:
+        return MessageTokenCounter(model=model or "gpt-4o-mini")
+    if callable(counter):
+        return MessageTokenCounter(token_counter=counter)
+    raise TypeError(
+        f"token_counter must be a MessageTokenCounter or a callable(messages) -> int, got {type(counter).__name__}."
+    )

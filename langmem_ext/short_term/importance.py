@@ -1,0 +1,306 @@
+"""Importance-filtered context: score each message once, then fill a token budget.
+
+Scorers rate messages 1-10: :class:`HeuristicScorer` (offline), :class:`LLMScorer`
+(structured output, batched), or any ``fn(message) -> float``. :func:`build_context`
+keeps system + running summary + the last K turns, then adds the highest-scoring older
+units (optionally boosted by relevance to the latest user message), in chronological
+order, tool groups whole, starting on a human message.
+
+Example:
+    >>> from langchain_core.messages import AIMessage, HumanMessage
+    >>> scorer = HeuristicScorer()
+    >>> msgs = [HumanMessage("ok"), HumanMessage("My sister Maria lives in Porto since 2019.")]
+    >>> low, high = scorer.score(msgs)
+    >>> low < high
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, ToolMessage
+from pydantic import BaseModel, Field
+
+from langmem_ext.prompts import DEFAULT_IMPORTANCE_PROMPT
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
+from langmem_ext.short_term.extractive import STOPWORDS, speaker
+from langmem_ext.short_term.messages import group_units, message_key, split_head
+from langmem_ext.short_term.trim import ContextBudgetError, select_suffix
+
+__all__ = [
+    "HeuristicScorer",
+    "ImportanceScores",
+    "LLMScorer",
+    "MessageScore",
+    "Relevance",
+    "as_scorer",
+    "build_context",
+]
+
+Relevance = Literal["none", "lexical", "embedding"]
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]
+
+_PATTERNS: list[tuple[float, re.Pattern[str]]] = [
+    (2.0, re.compile(r"\b(i am|i'm|my|mine|i have|i've|i live|i work|i was|we are|we have|our)\b", re.I)),
+    (2.0, re.compile(r"\b(like|love|hate|prefer|favou?rite|enjoy|allergic|can't stand|passion)\w*", re.I)),
+    (2.0, re.compile(r"\b(i will|i'll|remind|promise|plan|going to|deadline|appointment|meeting|schedule)\w*", re.I)),
+    (1.0, re.compile(
+        r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b"
+        r"|\b(yesterday|today|tomorrow|tonight|last (week|month|year)|next (week|month|year))\b|\b(19|20)\d\d\b", re.I)),
+    (1.0, re.compile(r"\d")),
+]
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
+_SMALL_TALK = re.compile(r"^\W*(ok(ay)?|thanks?( you)?|lol|haha+|hi|hello|hey|bye|cool|great|nice|sure|yes|no)\W*$", re.I)
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _terms(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+def _embed(embed: Any, texts: list[str]) -> list[list[float]]:
+    fn = getattr(embed, "embed_documents", embed)
+    return [list(v) for v in fn(texts)]
+
+
+def _cos(a: Sequence[float], b: Sequence[float]) -> float:
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(x * x for x in b)) or 1.0
+    return sum(x * y for x, y in zip(a, b)) / (na * nb)
+
+
+class HeuristicScorer:
+    """Offline 1-10 importance: facts, preferences, commitments, names, dates, numbers, Q&A.
+
+    Args:
+        embed: optional embeddings (a LangChain ``Embeddings`` or ``fn(texts) -> vectors``);
+            when given, novelty against the ``novelty_window`` previous messages adds up to 2.
+        novelty_window: how many earlier messages novelty is measured against.
+    """
+
+    def __init__(self, *, embed: Any = None, novelty_window: int = 8) -> None:
+        self.embed = embed
+        self.novelty_window = novelty_window
+
+    def _one(self, message: BaseMessage, previous: BaseMessage | None) -> float:
+        text = content_text(message)
+        score = 4.0 if isinstance(message, ToolMessage) else 3.0
+        if not text.strip() or _SMALL_TALK.match(text):
+            return 1.0
+        for weight, pattern in _PATTERNS:
+            if pattern.search(text):
+                score += weight
+        if _NAME.search(text):
+            score += 1.0
+        if "?" in text:
+            score += 1.0
+        if previous is not None and "?" in content_text(previous) and previous.type != message.type:
+            score += 1.0  # an answer to a question
+        if len(_terms(text)) < 3:
+            score -= 1.0
+        return score
+
+    def score(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        """Scores of ``messages`` (``history``: the messages before them, for Q&A and novelty)."""
+        context = list(history)
+        out = []
+        for m in messages:
+            out.append(self._one(m, context[-1] if context else None))
+            context.append(m)
+        if self.embed is not None and messages:
+            window = list(history)[-self.novelty_window :]
+            vecs = _embed(self.embed, [content_text(m) for m in [*window, *messages]])
+            base = len(window)
+            for k in range(len(messages)):
+                earlier = vecs[max(0, base + k - self.novelty_window) : base + k]
+                novelty = 1 - max((_cos(vecs[base + k], v) for v in earlier), default=0.0)
+                out[k] += 2.0 * max(0.0, novelty)
+        return [min(10.0, max(1.0, s)) for s in out]
+
+    async def ascore(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        return self.score(messages, history=history)
+
+
+class MessageScore(BaseModel):
+    """The importance of one message."""
+
+    index: int = Field(description="The message's index in the list.")
+    score: int = Field(ge=1, le=10, description="1: nothing to remember ... 10: must not be forgotten.")
+
+
+class ImportanceScores(BaseModel):
+    """Importance scores for a numbered list of messages."""
+
+    scores: list[MessageScore] = Field(description="One score per message index.")
+
+
+class LLMScorer:
+    """Scores with a chat model's structured output, ``batch_size`` messages per call.
+
+    Messages the model leaves out get the neutral score 5.
+    """
+
+    def __init__(self, model: Any, *, prompt: str = DEFAULT_IMPORTANCE_PROMPT, batch_size: int = 20) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        self.runnable = model.with_structured_output(ImportanceScores)
+        self.prompt = prompt
+        self.batch_size = batch_size
+
+    def _batches(self, messages: Sequence[BaseMessage]) -> list[tuple[int, str]]:
+        out = []
+        for start in range(0, len(messages), self.batch_size):
+            lines = [f"[{i}] {speaker(m)}: {content_text(m)}" for i, m in enumerate(messages[start : start + self.batch_size])]
+            out.append((start, self.prompt.format(messages="\n".join(lines))))
+        return out
+
+    @staticmethod
+    def _collect(scores: list[float], start: int, size: int, result: Any) -> None:
+        parsed = result if isinstance(result, ImportanceScores) else ImportanceScores.model_validate(result)
+        for s in parsed.scores:
+            if 0 <= s.index < size:
+                scores[start + s.index] = float(s.score)
+
+    def score(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        scores = [5.0] * len(messages)
+        for start, prompt in self._batches(messages):
+            self._collect(scores, start, min(self.batch_size, len(messages) - start), self.runnable.invoke(prompt))
+        return scores
+
+    async def ascore(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        scores = [5.0] * len(messages)
+        for start, prompt in self._batches(messages):
+            self._collect(scores, start, min(self.batch_size, len(messages) - start), await self.runnable.ainvoke(prompt))
+        return scores
+
+
+class _FunctionScorer:
+    def __init__(self, fn: Callable[[BaseMessage], float]) -> None:
+        self.fn = fn
+
+    def score(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        return [float(self.fn(m)) for m in messages]
+
+    async def ascore(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        return self.score(messages, history=history)
+
+
+def as_scorer(scorer: Any) -> Any:
+    """A scorer object from None (heuristic), a scorer, or ``fn(message) -> float``."""
+    if scorer is None:
+        return HeuristicScorer()
+    if hasattr(scorer, "score"):
+        return scorer
+    if callable(scorer):
+        return _FunctionScorer(scorer)
+    raise TypeError(f"scorer must have .score(messages) or be fn(message) -> float, got {type(scorer).__name__}.")
+
+
+def _relevance(
+    candidates: Sequence[BaseMessage],
+    query: str,
+    mode: Relevance,
+    embed: Any,
+    cache: MutableMapping[str, list[float]] | None,
+) -> list[float]:
+    if mode == "none" or not query.strip():
+        return [0.0] * len(candidates)
+    if mode == "embedding":
+        if embed is None:
+            raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
+        cache = {} if cache is None else cache
+        todo = [m for m in candidates if message_key(m) not in cache]
+        if todo:
+            for m, v in zip(todo, _embed(embed, [content_text(m) for m in todo])):
+                cache[message_key(m)] = v
+        q = _embed(embed, [query])[0]
+        return [max(0.0, _cos(q, cache[message_key(m)])) for m in candidates]
+    docs = [set(_terms(content_text(m))) for m in candidates]
+    df = Counter(t for d in docs for t in d)
+    n = len(docs) + 1
+    q_terms = set(_terms(query))
+    idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
+    total = sum(idf.values()) or 1.0
+    return [sum(idf[t] for t in q_terms & d) / total for d in docs]
+
+
+def build_context(
+    messages: Sequence[BaseMessage],
+    *,
+    scores: Mapping[str, float],
+    max_tokens: int,
+    keep_last_turns: int = 2,
+    token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+    model: str | None = None,
+    relevance: Relevance = "none",
+    query: str | None = None,
+    relevance_weight: float = 0.5,
+    embed: Any = None,
+    embedding_cache: MutableMapping[str, list[float]] | None = None,
+    default_score: float = 5.0,
+) -> list[BaseMessage]:
+    """Model input within ``max_tokens``: head, the best older units, the last turns.
+
+    Args:
+        messages: the history, oldest first (system and summary messages first).
+        scores: importance by :func:`~langmem_ext.short_term.messages.message_key`.
+        max_tokens: budget for the whole input.
+        keep_last_turns: recent turns always kept (trimmed like :func:`trim_history` if over budget).
+        relevance: boost older units by their relevance to ``query`` (default: the latest
+            human message): ``lexical`` (IDF-weighted term overlap) or ``embedding``.
+        relevance_weight: a fully relevant message gains ``relevance_weight * 10`` points.
+        default_score: score of a message missing from ``scores``.
+
+    Raises:
+        ContextBudgetError: the system messages or the latest human message do not fit.
+    """
+    if keep_last_turns < 1:
+        raise ValueError(f"keep_last_turns must be >= 1 (the current request), got {keep_last_turns}.")
+    counter = as_counter(token_counter, model=model)
+    head, rest = split_head(messages)
+    budget = max_tokens - sum(counter.count_message(m) for m in head) - counter.reply_priming
+    if budget < 0:
+        raise ContextBudgetError(f"The system messages alone exceed max_tokens={max_tokens}: raise it.")
+    units = [u for u in group_units(rest) if u.kind in ("human", "ai", "tool_group", "other") and u.complete]
+    humans = [k for k, u in enumerate(units) if u.kind == "human"]
+    if not humans:
+        return list(head)
+    cut = humans[-keep_last_turns] if keep_last_turns <= len(humans) else humans[0]
+    cost = {k: sum(counter.count_message(rest[i]) for i in units[k].indices) for k in range(len(units))}
+    recent_cost = sum(cost[k] for k in range(cut, len(units)))
+    if recent_cost > budget:
+        picked = select_suffix(rest, units[cut:], budget, counter)
+        if picked is None:
+            raise ContextBudgetError(
+                f"The latest human message does not fit the {budget} tokens left of max_tokens={max_tokens}: raise it."
+            )
+        return [*head, *(rest[i] for u in picked[0] for i in u.indices)]
+    left = budget - recent_cost
+    older = list(range(cut))
+    q = query if query is not None else content_text(rest[units[humans[-1]].start])
+    rel = _relevance([rest[units[k].start] for k in older], q, relevance, embed, embedding_cache)
+    value = {
+        k: max(scores.get(message_key(rest[i]), default_score) for i in units[k].indices) + relevance_weight * 10 * r
+        for k, r in zip(older, rel)
+    }
+    ranked = sorted(older, key=lambda k: (-value[k], -k))
+    chosen: set[int] = set()
+    floor = -1
+    while True:
+        for k in ranked:
+            if k not in chosen and k > floor and cost[k] <= left:
+                chosen.add(k)
+                left -= cost[k]
+        first = min(chosen, default=None)
+        if first is None or units[first].kind == "human":
+            break
+        chosen.discard(first)
+        left += cost[first]
+        floor = first
+    kept = sorted(chosen) + list(range(cut, len(units)))
+    return [*head, *(rest[i] for k in kept for i in units[k].indices)]

@@ -1,0 +1,368 @@
+"""LangGraph nodes over the pure functions: thin, usable sync and async.
+
+Every node reads ``input_messages_key`` and writes ``output_messages_key``. Writing back
+to ``"messages"`` rewrites the history (``RemoveMessage(REMOVE_ALL_MESSAGES)`` + the new
+list); writing another key (default ``"llm_input_messages"``, which LangGraph's prebuilt
+agents pass to the model) leaves the history untouched. A node whose input key is absent
+from the state reads ``"messages"``, so nodes chain: filter -> summarise -> trim.
+
+Example:
+    >>> from langgraph.graph import START, StateGraph
+    >>> from langchain_core.messages import HumanMessage
+    >>> graph = StateGraph(ShortTermState)
+    >>> _ = graph.add_node("trim", TrimNode(max_tokens=60))
+    >>> _ = graph.add_edge(START, "trim")
+    >>> out = graph.compile().invoke({"messages": [HumanMessage("one " * 50), HumanMessage("two")]})
+    >>> [m.content for m in out["llm_input_messages"]], len(out["messages"])
+    (['two'], 2)
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any
+
+from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage
+from langchain_core.runnables import RunnableLambda
+from langgraph.graph import MessagesState
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+
+from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
+from langmem_ext.short_term.delete import select_deletions
+from langmem_ext.short_term.importance import Relevance, as_scorer, build_context
+from langmem_ext.short_term.messages import message_key
+from langmem_ext.short_term.summarize import (
+    SummaryResult,
+    _checked_text,
+    _failure,
+    _options,
+    apply_summary,
+    plan_summary,
+    summarize_history,
+    summary_prompt,
+)
+from langmem_ext.short_term.trim import trim_history
+
+__all__ = [
+    "DeletionNode",
+    "ImportanceFilterNode",
+    "ShortTermState",
+    "SummarizationNode",
+    "TrimNode",
+    "merge_scores",
+]
+
+
+def merge_scores(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Reducer for the importance-score cache: new scores are added, old ones kept."""
+    return {**(left or {}), **(right or {})}
+
+
+class ShortTermState(MessagesState):
+    """A state with every key the short-term nodes use (extend it for your graph)."""
+
+    llm_input_messages: list[AnyMessage]
+    running_summary: dict[str, Any] | None
+    importance_scores: Annotated[dict[str, float], merge_scores]
+
+
+def _get(state: Any, key: str) -> Any:
+    if isinstance(state, dict):
+        return state.get(key)
+    return getattr(state, key, None)
+
+
+class _MessagesNode(RunnableLambda):
+    """Reads and writes the messages keys; subclasses give ``_compute`` (and ``_acompute``)."""
+
+    def __init__(self, *, input_messages_key: str, output_messages_key: str, name: str) -> None:
+        self.input_messages_key = input_messages_key
+        self.output_messages_key = output_messages_key
+        super().__init__(self._run, afunc=self._arun, name=name)
+
+    def _input(self, state: Any) -> list[BaseMessage]:
+        messages = _get(state, self.input_messages_key)
+        if messages is None and self.input_messages_key != "messages":
+            messages = _get(state, "messages")
+        if messages is None:
+            raise KeyError(f"The state has no {self.input_messages_key!r} (nor 'messages') for node {self.name!r}.")
+        return list(messages)
+
+    def _write(self, before: Sequence[BaseMessage], after: list[BaseMessage], extra: dict[str, Any]) -> dict[str, Any]:
+        if self.output_messages_key == "messages":
+            if list(before) == after:
+                return extra
+            return {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *after], **extra}
+        return {self.output_messages_key: after, **extra}
+
+    def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        raise NotImplementedError
+
+    async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        return self._compute(state, messages)
+
+    def _run(self, state: Any) -> dict[str, Any]:
+        messages = self._input(state)
+        return self._write(messages, *self._compute(state, messages))
+
+    async def _arun(self, state: Any) -> dict[str, Any]:
+        messages = self._input(state)
+        return self._write(messages, *await self._acompute(state, messages))
+
+
+class TrimNode(_MessagesNode):
+    """Trim to ``max_tokens`` (see :func:`~langmem_ext.short_term.trim.trim_history`).
+
+    Args:
+        max_tokens: budget of the model input.
+        model: model name for the tokenizer (default ``gpt-4o-mini``).
+        token_counter: a :class:`MessageTokenCounter` or LangChain-style counter instead.
+        allow_partial: cut the latest human message instead of raising when it alone is too big.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        model: str | None = "gpt-4o-mini",
+        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+        allow_partial: bool = False,
+        input_messages_key: str = "messages",
+        output_messages_key: str = "llm_input_messages",
+        name: str = "trim_messages",
+    ) -> None:
+        if max_tokens <= 0:
+            raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
+        self.max_tokens = max_tokens
+        self.allow_partial = allow_partial
+        self.counter = as_counter(token_counter, model=model)
+        super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
+
+    def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        kept = trim_history(messages, max_tokens=self.max_tokens, token_counter=self.counter, allow_partial=self.allow_partial)
+        return kept, {}
+
+
+class SummarizationNode(_MessagesNode):
+    """Keep a running summary in ``summary_key``; the model sees it right after the system prompt.
+
+    Args:
+        model: chat model (or Runnable) that writes the summary; None: offline extractive summary.
+        max_tokens: summarise when the input exceeds this (the trigger in tokens).
+        trigger_messages: ... or when more than this many messages are not yet summarised.
+        trigger_fraction: ... or when the input exceeds this share of ``context_window``
+            (default: the model's profile ``max_input_tokens``).
+        keep_tokens: tokens of recent messages kept verbatim (default: half of what the
+            trigger leaves after the system prompt and summary).
+        keep_messages: at most this many recent messages kept verbatim.
+        max_summary_tokens: length cap of the summary.
+        tokenizer_model: model name for token counting (default ``gpt-4o-mini``).
+        prompt: overrides :data:`langmem_ext.prompts.DEFAULT_SUMMARY_PROMPT`.
+
+    Raises:
+        SummarizationError: at run time when the model fails; the state is not updated.
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        *,
+        max_tokens: int | None = None,
+        trigger_messages: int | None = None,
+        trigger_fraction: float | None = None,
+        context_window: int | None = None,
+        keep_tokens: int | None = None,
+        keep_messages: int | None = None,
+        max_summary_tokens: int = 256,
+        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+        tokenizer_model: str | None = None,
+        prompt: str = DEFAULT_SUMMARY_PROMPT,
+        input_messages_key: str = "messages",
+        output_messages_key: str = "llm_input_messages",
+        summary_key: str = "running_summary",
+        name: str = "summarize_messages",
+    ) -> None:
+        self.model = model
+        self.prompt = prompt
+        self.summary_key = summary_key
+        counter = as_counter(token_counter, model=tokenizer_model)
+        options = dict(
+            token_counter=counter,
+            trigger_tokens=max_tokens,
+            trigger_messages=trigger_messages,
+            trigger_fraction=trigger_fraction,
+            context_window=context_window,
+            keep_tokens=keep_tokens,
+            keep_messages=keep_messages,
+            max_summary_tokens=max_summary_tokens,
+        )
+        if max_tokens is None and trigger_messages is None and trigger_fraction is None:
+            raise ValueError("Give SummarizationNode a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
+        self.counter, self.plan_options, self.max_summary_tokens = _options(dict(options), model)
+        self.options = options
+        super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
+
+    def _finish(self, result: SummaryResult) -> tuple[list[BaseMessage], dict[str, Any]]:
+        extra = {self.summary_key: result.running_summary.model_dump(mode="json")} if result.summarized else {}
+        return result.messages, extra
+
+    def _plan(self, state: Any, messages: list[BaseMessage]) -> Any:
+        return plan_summary(messages, running_summary=_get(state, self.summary_key), counter=self.counter, **self.plan_options)
+
+    def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        result = summarize_history(
+            messages, model=self.model, running_summary=_get(state, self.summary_key), prompt=self.prompt, **self.options
+        )
+        return self._finish(result)
+
+    async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        plan = self._plan(state, messages)
+        if not plan.triggered or self.model is None:
+            return self._compute(state, messages)
+        request = summary_prompt(plan, prompt=self.prompt, max_summary_tokens=self.max_summary_tokens)
+        try:
+            response = await self.model.ainvoke(request)
+        except Exception as exc:
+            raise _failure(exc) from exc
+        text = _checked_text(response)
+        return self._finish(apply_summary(plan, text, counter=self.counter, max_summary_tokens=self.max_summary_tokens))
+
+
+class DeletionNode(_MessagesNode):
+    """Delete messages permanently (default output ``"messages"``), leaving a valid history.
+
+    Args:
+        ids: ids to delete; more can be given at run time in the state key ``ids_key``.
+        predicate: delete messages for which it returns True.
+        keep_last_turns: delete everything but the last N turns (system messages stay).
+        everything: delete all but the system messages.
+        ids_key: state key read for run-time ids (ignored when absent).
+    """
+
+    def __init__(
+        self,
+        *,
+        ids: Iterable[str] | None = None,
+        predicate: Callable[[BaseMessage], bool] | None = None,
+        keep_last_turns: int | None = None,
+        everything: bool = False,
+        ids_key: str | None = "delete_message_ids",
+        input_messages_key: str = "messages",
+        output_messages_key: str = "messages",
+        name: str = "delete_messages",
+    ) -> None:
+        self.ids = list(ids) if ids is not None else None
+        self.predicate = predicate
+        self.keep_last_turns = keep_last_turns
+        self.everything = everything
+        self.ids_key = ids_key
+        if ids is None and predicate is None and keep_last_turns is None and not everything and ids_key is None:
+            raise ValueError("Say what DeletionNode deletes: ids=, predicate=, keep_last_turns=, everything=True or ids_key=.")
+        if keep_last_turns is not None and keep_last_turns < 0:
+            raise ValueError(f"keep_last_turns must be >= 0, got {keep_last_turns}.")
+        super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
+
+    def _doomed(self, state: Any, messages: list[BaseMessage]) -> set[str]:
+        ids = list(self.ids or [])
+        if self.ids_key:
+            ids += list(_get(state, self.ids_key) or [])
+        if not ids and self.predicate is None and self.keep_last_turns is None and not self.everything:
+            return set()
+        return set(
+            select_deletions(
+                messages,
+                ids=ids or None,
+                predicate=self.predicate,
+                keep_last_turns=self.keep_last_turns,
+                everything=self.everything,
+            )
+        )
+
+    def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        doomed = self._doomed(state, messages)
+        return [m for m in messages if m.id not in doomed], {}
+
+    def _write(self, before: Sequence[BaseMessage], after: list[BaseMessage], extra: dict[str, Any]) -> dict[str, Any]:
+        if self.output_messages_key == "messages":  # targeted removals: cheaper than a rewrite
+            kept = {m.id for m in after}
+            removals = [RemoveMessage(id=m.id) for m in before if m.id not in kept]
+            return {"messages": removals, **extra} if removals else extra
+        return super()._write(before, after, extra)
+
+
+class ImportanceFilterNode(_MessagesNode):
+    """Score new messages once (cached in ``scores_key``), then build a budgeted model input.
+
+    Args:
+        max_tokens: budget of the model input.
+        scorer: :class:`HeuristicScorer` (default), :class:`LLMScorer`, or ``fn(message) -> float``.
+        keep_last_turns: recent turns always kept.
+        relevance: ``"none"``, ``"lexical"`` or ``"embedding"`` (needs ``embed``).
+        embed: embeddings for relevance (e.g. ``MiniLMEmbeddings()``).
+        model: model name for the tokenizer (default ``gpt-4o-mini``).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        scorer: Any = None,
+        keep_last_turns: int = 2,
+        relevance: Relevance = "none",
+        relevance_weight: float = 0.5,
+        embed: Any = None,
+        model: str | None = "gpt-4o-mini",
+        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+        input_messages_key: str = "messages",
+        output_messages_key: str = "llm_input_messages",
+        scores_key: str = "importance_scores",
+        name: str = "importance_filter",
+    ) -> None:
+        if max_tokens <= 0:
+            raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
+        if relevance == "embedding" and embed is None:
+            raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
+        if relevance not in ("none", "lexical", "embedding"):
+            raise ValueError(f"relevance must be 'none', 'lexical' or 'embedding', got {relevance!r}.")
+        self.max_tokens = max_tokens
+        self.scorer = as_scorer(scorer)
+        self.keep_last_turns = keep_last_turns
+        self.relevance = relevance
+        self.relevance_weight = relevance_weight
+        self.embed = embed
+        self.embedding_cache: dict[str, list[float]] = {}
+        self.counter = as_counter(token_counter, model=model)
+        self.scores_key = scores_key
+        super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
+
+    def _new(self, state: Any, messages: list[BaseMessage]) -> tuple[dict[str, float], list[int]]:
+        known = dict(_get(state, self.scores_key) or {})
+        return known, [i for i, m in enumerate(messages) if message_key(m) not in known]
+
+    def _build(self, messages: list[BaseMessage], known: dict[str, float], new: list[int], scores: list[float]):
+        fresh = {message_key(messages[i]): s for i, s in zip(new, scores)}
+        merged = {**known, **fresh}
+        context = build_context(
+            messages,
+            scores=merged,
+            max_tokens=self.max_tokens,
+            keep_last_turns=self.keep_last_turns,
+            token_counter=self.counter,
+            relevance=self.relevance,
+            relevance_weight=self.relevance_weight,
+            embed=self.embed,
+            embedding_cache=self.embedding_cache,
+        )
+        return context, ({self.scores_key: merged} if fresh else {})
+
+    def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        known, new = self._new(state, messages)
+        scores = self.scorer.score([messages[i] for i in new], history=messages[: new[0]] if new else []) if new else []
+        return self._build(messages, known, new, scores)
+
+    async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        known, new = self._new(state, messages)
+        scores = await self.scorer.ascore([messages[i] for i in new], history=messages[: new[0]] if new else []) if new else []
+        return self._build(messages, known, new, scores)

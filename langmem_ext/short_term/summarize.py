@@ -1,0 +1,329 @@
+"""Running summary: fold only the newly overflowing messages into the previous summary.
+
+The pure core (:func:`plan_summary`, :func:`summary_prompt`, :func:`apply_summary`) does no
+I/O; :func:`summarize_history` and :func:`asummarize_history` only add the model call.
+With ``model=None`` the summary is extractive (see :mod:`.extractive`), never canned text.
+
+Example:
+    >>> from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    >>> history = [SystemMessage("Be brief.", id="s")]
+    >>> for i in range(12):
+    ...     history += [HumanMessage(f"My pet number {i} is called Rex{i}.", id=f"h{i}"),
+    ...                 AIMessage(f"Noted, pet {i} is Rex{i}.", id=f"a{i}")]
+    >>> result = summarize_history(history, model=None, trigger_tokens=300, keep_tokens=100)
+    >>> [m.type for m in result.messages][:3]
+    ['system', 'system', 'human']
+    >>> len(result.running_summary.covered_ids), result.llm_calls
+    (18, 0)
+    >>> again = summarize_history(history, model=None, running_summary=result.running_summary,
+    ...                           trigger_tokens=300, keep_tokens=100)
+    >>> again.messages == result.messages, again.summarized
+    (True, [])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT, SUMMARY_MESSAGE_PREFIX
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
+from langmem_ext.short_term.extractive import extractive_summary, speaker
+from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, is_summary_message, split_head
+from langmem_ext.short_term.trim import select_suffix
+
+__all__ = [
+    "RunningSummary",
+    "SummarizationError",
+    "SummaryPlan",
+    "SummaryResult",
+    "apply_summary",
+    "asummarize_history",
+    "format_transcript",
+    "plan_summary",
+    "summarize_history",
+    "summary_message",
+    "summary_prompt",
+]
+
+
+class SummarizationError(RuntimeError):
+    """The summarisation model failed; the history and the running summary are unchanged."""
+
+
+class RunningSummary(BaseModel):
+    """The summary of everything that left the window, kept in graph state."""
+
+    text: str = Field(default="", description="The summary text.")
+    covered_ids: list[str] = Field(default_factory=list, description="Ids of the messages folded into it.")
+    covered_tokens: int = Field(default=0, description="Tokens of those messages when they were folded in.")
+    summary_tokens: int = Field(default=0, description="Tokens of the summary message.")
+    updates: int = Field(default=0, description="How many times it was updated.")
+
+    @classmethod
+    def coerce(cls, value: Any) -> RunningSummary | None:
+        """Accept a RunningSummary, its ``model_dump()``, or None."""
+        if value is None or isinstance(value, RunningSummary):
+            return value
+        if isinstance(value, dict):
+            return cls.model_validate(value)
+        raise TypeError(f"running summary must be a RunningSummary or a dict, got {type(value).__name__}.")
+
+
+@dataclass
+class SummaryPlan:
+    """What a summarisation step would do (pure, no model call)."""
+
+    head: list[BaseMessage]
+    to_summarize: list[BaseMessage]
+    kept: list[BaseMessage]
+    previous: RunningSummary | None
+    triggered: bool
+
+
+@dataclass
+class SummaryResult:
+    """Model input after summarisation, and the state to store."""
+
+    messages: list[BaseMessage]
+    running_summary: RunningSummary | None
+    summarized: list[BaseMessage] = field(default_factory=list)
+    llm_calls: int = 0
+
+
+def summary_message(text: str) -> SystemMessage:
+    """The message that carries the running summary (placed right after the system prompt)."""
+    return SystemMessage(SUMMARY_MESSAGE_PREFIX + text, id=SUMMARY_MESSAGE_ID)
+
+
+def format_transcript(messages: Sequence[BaseMessage]) -> str:
+    """``Speaker: text`` lines, tool calls shown with their arguments."""
+    lines = []
+    for m in messages:
+        text = content_text(m).strip()
+        if text:
+            lines.append(f"{speaker(m)}: {text}")
+        if isinstance(m, AIMessage):
+            lines += [f"{speaker(m)} called {c['name']}({c['args']})" for c in m.tool_calls]
+    return "\n".join(lines)
+
+
+def plan_summary(
+    messages: Sequence[BaseMessage],
+    *,
+    running_summary: RunningSummary | dict | None = None,
+    counter: MessageTokenCounter,
+    trigger_tokens: int | None = None,
+    trigger_messages: int | None = None,
+    keep_tokens: int | None = None,
+    keep_messages: int | None = None,
+    max_summary_tokens: int = 256,
+) -> SummaryPlan:
+    """Decide which new messages overflow (see :func:`summarize_history` for the options)."""
+    if trigger_tokens is None and trigger_messages is None:
+        raise ValueError("Give a trigger: trigger_tokens, trigger_messages and/or trigger_fraction.")
+    previous = RunningSummary.coerce(running_summary)
+    covered = set(previous.covered_ids) if previous else set()
+    head, rest = split_head(messages)
+    head = [m for m in head if not is_summary_message(m)]
+    rest = [m for m in rest if not (m.id and m.id in covered) and not is_summary_message(m)]
+    current = [*head, summary_message(previous.text)] if previous and previous.text else head
+    total = counter([*current, *rest])
+    triggered = (trigger_tokens is not None and total > trigger_tokens) or (
+        trigger_messages is not None and len(rest) > trigger_messages
+    )
+    if not triggered:
+        return SummaryPlan(head, [], rest, previous, False)
+    units = group_units(rest)
+    if keep_tokens is None:
+        limit = trigger_tokens if trigger_tokens is not None else total
+        keep_tokens = max(1, (limit - counter(head) - max_summary_tokens) // 2)
+    picked = select_suffix(rest, units, keep_tokens, counter)
+    if picked is None:  # the latest human message alone is over keep_tokens: keep just it
+        last_h = max(k for k, u in enumerate(units) if u.kind == "human")
+        kept_units = [units[last_h]]
+    else:
+        kept_units = picked[0]
+    if keep_messages is not None and kept_units:
+        kept_units = _limit_messages(kept_units, keep_messages)
+    kept_idx = {i for u in kept_units for i in u.indices}
+    kept = [m for i, m in enumerate(rest) if i in kept_idx]
+    dropped = [m for i, m in enumerate(rest) if i not in kept_idx and not _pending(units, i)]
+    return SummaryPlan(head, dropped, kept, previous, bool(dropped))
+
+
+def _limit_messages(kept_units: list[Any], keep_messages: int) -> list[Any]:
+    """Drop the oldest kept units down to ``keep_messages``, never the latest human one."""
+    h = max(k for k, u in enumerate(kept_units) if u.kind == "human")
+    before, human, tail = list(kept_units[:h]), kept_units[h], list(kept_units[h + 1 :])
+    total = sum(len(u.indices) for u in kept_units)
+    while before and total > keep_messages:
+        total -= len(before.pop(0).indices)
+    while before and before[0].kind != "human":
+        total -= len(before.pop(0).indices)
+    while tail and total > keep_messages:
+        total -= len(tail.pop(0).indices)
+    return [*before, human, *tail]
+
+
+def _pending(units: Sequence[Any], i: int) -> bool:
+    return any(i in u.indices and not u.complete for u in units)
+
+
+def summary_prompt(
+    plan: SummaryPlan, *, prompt: str = DEFAULT_SUMMARY_PROMPT, max_summary_tokens: int = 256
+) -> list[BaseMessage]:
+    """The one request that folds ``plan.to_summarize`` into the previous summary."""
+    text = prompt.format(
+        existing_summary=plan.previous.text if plan.previous else "",
+        messages=format_transcript(plan.to_summarize),
+        max_words=max(1, max_summary_tokens * 3 // 4),
+    )
+    return [HumanMessage(text)]
+
+
+def _fit(text: str, max_tokens: int, counter: MessageTokenCounter) -> str:
+    """Cut ``text`` at a line, then word, boundary so that it takes <= ``max_tokens``."""
+    if counter.text_tokens(text) <= max_tokens:
+        return text
+    words = text.split(" ")
+    lo, hi = 0, len(words)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if counter.text_tokens(" ".join(words[:mid])) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return " ".join(words[:lo])
+
+
+def apply_summary(plan: SummaryPlan, text: str | None, *, counter: MessageTokenCounter, max_summary_tokens: int) -> SummaryResult:
+    """Fold the new summary ``text`` (None: nothing was summarised) into the result."""
+    previous = plan.previous
+    if text is None:
+        current = [summary_message(previous.text)] if previous and previous.text else []
+        return SummaryResult([*plan.head, *current, *plan.kept], previous)
+    text = _fit(text.strip(), max_summary_tokens, counter)
+    message = summary_message(text)
+    summary = RunningSummary(
+        text=text,
+        covered_ids=[*(previous.covered_ids if previous else []), *(m.id for m in plan.to_summarize if m.id)],
+        covered_tokens=(previous.covered_tokens if previous else 0)
+        + sum(counter.count_message(m) for m in plan.to_summarize),
+        summary_tokens=counter.count_message(message),
+        updates=(previous.updates if previous else 0) + 1,
+    )
+    return SummaryResult([*plan.head, message, *plan.kept], summary, list(plan.to_summarize))
+
+
+def _checked_text(response: Any) -> str:
+    text = response if isinstance(response, str) else content_text(response) if isinstance(response, BaseMessage) else None
+    if not isinstance(text, str) or not text.strip():
+        raise SummarizationError(
+            f"The summarisation model returned no text ({type(response).__name__}); history left unchanged. "
+            "Check the model, or pass model=None for the offline extractive summary."
+        )
+    return text
+
+
+def _failure(exc: Exception) -> SummarizationError:
+    return SummarizationError(
+        f"The summarisation model failed ({type(exc).__name__}: {exc}); history and summary left unchanged. "
+        "Fix the model's configuration or limits, or pass model=None for the offline extractive summary."
+    )
+
+
+def _options(kwargs: dict[str, Any], model: Any) -> tuple[MessageTokenCounter, dict[str, Any], int]:
+    counter = as_counter(kwargs.pop("token_counter", None), model=kwargs.pop("tokenizer_model", None))
+    fraction = kwargs.pop("trigger_fraction", None)
+    window = kwargs.pop("context_window", None)
+    if fraction is not None:
+        if not 0 < fraction <= 1:
+            raise ValueError(f"trigger_fraction must be in (0, 1], got {fraction}.")
+        window = window or _profile_window(model)
+        if not window:
+            raise ValueError("trigger_fraction needs context_window=... (the model has no profile with max_input_tokens).")
+        by_fraction = int(fraction * window)
+        kwargs["trigger_tokens"] = min(kwargs.get("trigger_tokens") or by_fraction, by_fraction)
+    tt, kt = kwargs.get("trigger_tokens"), kwargs.get("keep_tokens")
+    if tt is not None and kt is not None and kt >= tt:
+        raise ValueError(f"keep_tokens ({kt}) must be below trigger_tokens ({tt}), or every turn would summarise.")
+    tm, km = kwargs.get("trigger_messages"), kwargs.get("keep_messages")
+    if tm is not None and km is not None and km >= tm:
+        raise ValueError(f"keep_messages ({km}) must be below trigger_messages ({tm}).")
+    max_summary_tokens = kwargs.get("max_summary_tokens", 256)
+    return counter, kwargs, max_summary_tokens
+
+
+def _profile_window(model: Any) -> int | None:
+    profile = getattr(model, "profile", None)
+    return profile.get("max_input_tokens") if isinstance(profile, dict) else None
+
+
+def summarize_history(
+    messages: Sequence[BaseMessage],
+    *,
+    model: Any = None,
+    running_summary: RunningSummary | dict | None = None,
+    prompt: str = DEFAULT_SUMMARY_PROMPT,
+    **options: Any,
+) -> SummaryResult:
+    """Summarise what overflows, with one model call (or offline with ``model=None``).
+
+    Args:
+        messages: the history (messages already covered by ``running_summary`` are skipped).
+        model: a chat model or Runnable returning the summary; None: extractive summary.
+        running_summary: the previous summary from state.
+        prompt: template with ``{existing_summary}``, ``{messages}``, ``{max_words}``.
+        **options: ``trigger_tokens``, ``trigger_messages``, ``trigger_fraction`` (with
+            ``context_window`` or a model profile), any combination: summarise when any is
+            exceeded; ``keep_tokens`` / ``keep_messages``: recent part kept verbatim;
+            ``max_summary_tokens`` (256); ``token_counter`` / ``tokenizer_model``.
+
+    Raises:
+        SummarizationError: the model failed; nothing changed.
+    """
+    counter, opts, max_summary_tokens = _options(dict(options), model)
+    plan = plan_summary(messages, running_summary=running_summary, counter=counter, **opts)
+    if not plan.triggered:
+        return apply_summary(plan, None, counter=counter, max_summary_tokens=max_summary_tokens)
+    if model is None:
+        prev = plan.previous.text if plan.previous else ""
+        text = extractive_summary(prev, plan.to_summarize, max_tokens=max_summary_tokens, count_tokens=counter.text_tokens)
+        text = text or prev or format_transcript(plan.to_summarize) or "(the earlier messages had no text)"
+        return apply_summary(plan, text, counter=counter, max_summary_tokens=max_summary_tokens)
+    request = summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
+    try:
+        response = model.invoke(request)
+    except Exception as exc:
+        raise _failure(exc) from exc
+    result = apply_summary(plan, _checked_text(response), counter=counter, max_summary_tokens=max_summary_tokens)
+    result.llm_calls = 1
+    return result
+
+
+async def asummarize_history(
+    messages: Sequence[BaseMessage],
+    *,
+    model: Any = None,
+    running_summary: RunningSummary | dict | None = None,
+    prompt: str = DEFAULT_SUMMARY_PROMPT,
+    **options: Any,
+) -> SummaryResult:
+    """Async :func:`summarize_history` (same options, same result)."""
+    counter, opts, max_summary_tokens = _options(dict(options), model)
+    plan = plan_summary(messages, running_summary=running_summary, counter=counter, **opts)
+    if not plan.triggered or model is None:
+        return summarize_history(messages, model=None, running_summary=running_summary, **options)
+    request = summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
+    try:
+        response = await model.ainvoke(request)
+    except Exception as exc:
+        raise _failure(exc) from exc
+    result = apply_summary(plan, _checked_text(response), counter=counter, max_summary_tokens=max_summary_tokens)
+    result.llm_calls = 1
+    return result
