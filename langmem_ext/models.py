@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -237,9 +238,9 @@ def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[
             continue
         if isinstance(message, (SystemMessage, ToolMessage)):
             source = "memory" if isinstance(message, SystemMessage) else "tool"
-            for line in _text(message).splitlines():
-                line = line.strip().lstrip("-*•").strip()
-                if len(_terms(line)) >= 2 and not line.endswith(":"):
+            for raw in _text(message).splitlines():
+                line = clean_memory_line(raw)
+                if line and len(_terms(line)) >= 2 and not line.endswith(":"):
                     out.append((source, line))
         elif isinstance(message, HumanMessage):
             text = _text(message).strip()
@@ -252,6 +253,34 @@ def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[
             seen.add(line.lower())
             unique.append((source, line))
     return unique
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SUPERSEDED = ("no longer true", "(archived)", "superseded")
+
+
+def clean_memory_line(line: str) -> str | None:
+    """The memory text of a rendered memory line; ``None`` for a memory no longer true.
+
+    Example:
+        >>> clean_memory_line('- id=7 [semantic] (since 2026-01-02) "User lives in Porto"')
+        'User lives in Porto'
+        >>> clean_memory_line('- [semantic] (no longer true since 2026-01-02) "User lives in Lisbon"') is None
+        True
+        >>> clean_memory_line("* The user's dog is Pixel.")
+        "The user's dog is Pixel."
+    """
+    text = line.strip()
+    if any(mark in text.lower() for mark in _SUPERSEDED):
+        return None
+    quoted = _QUOTED.findall(text)
+    if text.startswith(("-", "*", "•")) and quoted:
+        try:
+            text = json.loads(f'"{max(quoted, key=len)}"')
+        except ValueError:
+            text = max(quoted, key=len)
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text.lstrip("-*•").strip()
 
 
 def rank_candidates(

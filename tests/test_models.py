@@ -141,3 +141,14 @@ def test_responder_calls_memory_tools_when_bound() -> None:
 
 def test_compose_reply_without_a_user_message() -> None:
     assert "no message" in compose_reply([SystemMessage("x")])
+
+
+def test_responder_ignores_memories_no_longer_true() -> None:
+    block = SystemMessage(
+        "<memories>\n"
+        '- [semantic] (no longer true since 2026-01-02) "User lives in Lisbon"\n'
+        '- [semantic] "User lives in Porto"\n'
+        "</memories>"
+    )
+    reply = OfflineResponder().invoke([block, HumanMessage("Where do I live now?")]).content
+    assert "Porto" in reply and "Lisbon" not in reply and '"' not in reply
