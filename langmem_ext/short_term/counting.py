@@ -107,7 +107,8 @@ class MessageTokenCounter:
         content = message.content
         chash = hash(content) if isinstance(content, str) else hash(repr(content))
         calls = message.tool_calls if isinstance(message, AIMessage) else None
-        return (message.id, message.type, chash, hash(repr(calls)) if calls else 0, message.name)
+        call_id = message.tool_call_id if isinstance(message, ToolMessage) else None
+        return (message.id, message.type, chash, hash(repr(calls)) if calls else 0, message.name, call_id)
 
     def _compute(self, message: BaseMessage) -> int:
         if self._external is not None:

@@ -1,0 +1,106 @@
+import copy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+from langmem_ext.short_term import ContextBudgetError, HeuristicScorer, LLMScorer, MessageTokenCounter, build_context
+from langmem_ext.short_term.messages import message_key
+from tests.short_term._conversations import ScriptedChatModel, assert_valid, conversations, is_subsequence
+
+COUNTER = MessageTokenCounter()
+
+
+def test_heuristic_ranks_facts_over_small_talk():
+    scorer = HeuristicScorer()
+    msgs = [HumanMessage("lol"), HumanMessage("the weather is fine"), HumanMessage("My wife Anna is allergic to peanuts."),
+            HumanMessage("I'll call the dentist on Friday at 10."), AIMessage("ok")]
+    s = scorer.score(msgs)
+    assert s[2] > s[1] > s[0] and s[3] > s[1] and s[4] == 1.0
+    assert all(1 <= x <= 10 for x in s)
+
+
+def test_an_answer_to_a_question_scores_higher():
+    q = HumanMessage("What time does the pharmacy close?")
+    assert HeuristicScorer().score([AIMessage("It closes at nine")], history=[q])[0] > \
+        HeuristicScorer().score([AIMessage("It closes at nine")], history=[HumanMessage("Tell me something")])[0]
+
+
+def test_novelty_with_passed_in_embeddings():
+    def embed(texts):  # bag of characters: repeated text is not novel
+        return [[t.count(c) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts]
+
+    scorer = HeuristicScorer(embed=embed)
+    repeated = HumanMessage("we went hiking by the lake")
+    new = HumanMessage("quantum zebra xylophone jazz")
+    assert scorer.score([new], history=[repeated])[0] > HeuristicScorer().score([new])[0]
+    assert scorer.score([repeated], history=[repeated])[0] == pytest.approx(HeuristicScorer().score([repeated])[0], abs=0.01)
+
+
+def test_llm_scorer_batches_and_fills_gaps():
+    model = ScriptedChatModel(structured=lambda prompt: {"scores": [{"index": 0, "score": 9}]})
+    scorer = LLMScorer(model, batch_size=2)
+    out = scorer.score([HumanMessage(str(i)) for i in range(5)])
+    assert out == [9.0, 5.0, 9.0, 5.0, 9.0] and model.calls == 3
+    assert "[1] User: 3" in model.prompts[1]
+
+
+def conversation():
+    msgs = [SystemMessage("sys", id="s")]
+    facts = {3: "My son Theo was born on 2 May 2016.", 7: "I am allergic to penicillin."}
+    for i in range(12):
+        msgs += [HumanMessage(facts.get(i, f"random chatter number {i} " * 4), id=f"h{i}"),
+                 AIMessage(f"reply {i} " * 4, id=f"a{i}")]
+    return msgs
+
+
+def test_budget_goes_to_the_best_older_turns_in_order():
+    msgs = conversation()
+    scores = {message_key(m): s for m, s in zip(msgs, HeuristicScorer().score(msgs))}
+    out = build_context(msgs, scores=scores, max_tokens=170, keep_last_turns=2, token_counter=COUNTER)
+    ids = [m.id for m in out]
+    assert ids[0] == "s" and ids[-4:] == ["h10", "a10", "h11", "a11"]
+    assert "h7" in ids and "h3" in ids and "h5" not in ids
+    assert ids == sorted(ids, key=[m.id for m in msgs].index)
+    assert COUNTER(out) <= 170
+    assert_valid(out)
+
+
+def test_relevance_to_the_question_pulls_matching_turns():
+    msgs = conversation() + [HumanMessage("When was Theo born?", id="hq")]
+    flat = {message_key(m): 5.0 for m in msgs}
+    plain = build_context(msgs, scores=flat, max_tokens=80, keep_last_turns=1, token_counter=COUNTER)
+    lexical = build_context(msgs, scores=flat, max_tokens=80, keep_last_turns=1, relevance="lexical", token_counter=COUNTER)
+    assert "h3" not in {m.id for m in plain} and "h3" in {m.id for m in lexical}
+    with pytest.raises(ValueError, match="embed"):
+        build_context(msgs, scores=flat, max_tokens=80, relevance="embedding")
+
+
+def test_recent_turns_over_budget_are_trimmed_and_bad_budgets_raise():
+    msgs = conversation()
+    out = build_context(msgs, scores={}, max_tokens=60, keep_last_turns=3, token_counter=COUNTER)
+    assert [m.id for m in out] == ["s", "h11", "a11"]
+    with pytest.raises(ContextBudgetError):
+        build_context(msgs, scores={}, max_tokens=5, token_counter=COUNTER)
+    with pytest.raises(ValueError, match="keep_last_turns"):
+        build_context(msgs, scores={}, max_tokens=100, keep_last_turns=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(history=conversations(), budget=st.integers(60, 600), k=st.integers(1, 3),
+       relevance=st.sampled_from(["none", "lexical"]))
+def test_build_context_properties(history, budget, k, relevance):
+    before = copy.deepcopy(history)
+    scores = {message_key(m): s for m, s in zip(history, HeuristicScorer().score(history))}
+    try:
+        out = build_context(history, scores=scores, max_tokens=budget, keep_last_turns=k, relevance=relevance,
+                            token_counter=COUNTER)
+    except ContextBudgetError:
+        return
+    assert history == before
+    assert COUNTER(out) <= budget
+    assert is_subsequence(out, history)
+    assert_valid(out)
+    assert build_context(out, scores=scores, max_tokens=budget, keep_last_turns=k, relevance=relevance,
+                         token_counter=COUNTER) == out
