@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         return p
 
     p = common(actions.add_parser("list", help="List memories."))
+    p.add_argument("--all", action="store_true", help="Also items that are not memories (reflection cursors).")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p.set_defaults(handler=_list)
@@ -141,7 +142,7 @@ def memory_summary(value: dict[str, Any]) -> str:
 
 
 def open_store(url: str) -> Any:
-    """Our RedisStore on ``url``, with the default MiniLM vector index."""
+    """Our RedisStore on ``url`` with the default MiniLM vector index (a context manager)."""
     from langmem_ext.cli._stores import open_store as _open
 
     return _open(url)
@@ -185,18 +186,15 @@ def _with_store(args: argparse.Namespace, fn: Any) -> int:
                 "[yellow]note:[/] no REDIS_URL and no `langmem-ext redis start` server: using an "
                 "empty private Redis for this command only."
             )
-        store = open_store(url)
-        try:
+        with open_store(url) as store:
             return int(fn(store) or 0)
-        finally:
-            close = getattr(store, "close", None)
-            if callable(close):
-                close()
 
 
 def _list(args: argparse.Namespace) -> int:
     def run(store: Any) -> int:
         items = store.search(prefix_of(args), limit=args.limit, offset=args.offset)
+        if not args.all:
+            items = [i for i in items if "kind" in i.value]  # not the reflection cursors
         _print_items(items, as_json=args.json, title=f"{len(items)} memories under {'/'.join(prefix_of(args))}")
         return 0
 
