@@ -15,9 +15,41 @@ from langmem_ext.long_term.schemas import (
     register_memory_kind,
     to_value,
 )
-from langmem_ext.long_term.writer import aput_memories, put_memories
+from langmem_ext.long_term.dates import annotate_dates, find_relative_dates
+from langmem_ext.long_term.executor import ReflectionExecutor
+from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, NamespaceTemplateError, resolve_namespace
+from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
+from langmem_ext.long_term.reflection import DEFAULT_REFLECTION_PROMPT, ReflectionNode, ReflectionResult
+from langmem_ext.long_term.writer import (
+    Applied,
+    ConcurrentUpdateError,
+    aapply_changes,
+    apply_changes,
+    aput_memories,
+    aupdate_memories,
+    put_memories,
+    update_memories,
+)
 
 __all__ = [
+    "DEFAULT_NAMESPACES",
+    "DEFAULT_REFLECTION_PROMPT",
+    "Applied",
+    "Changes",
+    "ConcurrentUpdateError",
+    "NamespaceTemplateError",
+    "ReflectionExecutor",
+    "ReflectionNode",
+    "ReflectionResult",
+    "aapply_changes",
+    "annotate_dates",
+    "apply_changes",
+    "aupdate_memories",
+    "find_relative_dates",
+    "plan_changes",
+    "reflection_schema",
+    "resolve_namespace",
+    "update_memories",
     "INDEX_FIELDS",
     "ChangeRecord",
     "EpisodicMemory",

@@ -26,8 +26,8 @@ concurrent update:
   read-modify-write of every writer in this process. It does NOT protect
   against writers in other processes: use ``RedisStore`` for that.
 
-The version compared is the memory's own ``version`` field (stored in the
-value), so both paths agree on what a conflict is.
+The CAS token is the store's own item version (``get_with_version``); the
+memory's ``version`` field is its revision number, bumped by every change.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class Applied:
 
 
 def supports_cas(store: BaseStore) -> bool:
-    """Whether ``store`` offers ``put_if_version`` (compare-and-set)."""
-    return callable(getattr(store, "put_if_version", None))
+    """Whether ``store`` offers ``put_if_version`` + ``get_with_version`` (compare-and-set)."""
+    return callable(getattr(store, "put_if_version", None)) and callable(getattr(store, "get_with_version", None))
 
 
 _sync_locks: "weakref.WeakKeyDictionary[BaseStore, threading.Lock]" = weakref.WeakKeyDictionary()
@@ -246,11 +246,12 @@ def apply_changes(
             store.batch(ops)
         for ns, key, mutate in changes.updates:
             for _ in range(MAX_CAS_RETRIES):
-                pair = _mutated(store.get(ns, key), mutate)
+                item, version = store.get_with_version(ns, key)  # type: ignore[attr-defined]
+                pair = _mutated(item, mutate)
                 if pair is None:
                     break
-                old, new = pair
-                if store.put_if_version(ns, key, to_value(new), expected_version=old.version, index=index) is not None:  # type: ignore[attr-defined]
+                new = pair[1]
+                if store.put_if_version(ns, key, to_value(new), expected_version=version, index=index) is not None:  # type: ignore[attr-defined]
                     applied.updated.append(key)
                     applied.memories[key] = new
                     break
@@ -301,21 +302,26 @@ async def aapply_changes(
         ops += [PutOp(ns, key, None) for ns, key in changes.deletes]
         if ops:
             await store.abatch(ops)
-        put_if_version = getattr(store, "aput_if_version", None)
+        aput = getattr(store, "aput_if_version", None)
+        aget = getattr(store, "aget_with_version", None)
         for ns, key, mutate in changes.updates:
             for _ in range(MAX_CAS_RETRIES):
-                pair = _mutated(await store.aget(ns, key), mutate)
+                if aget is not None:
+                    item, version = await aget(ns, key)
+                else:
+                    item, version = await asyncio.to_thread(store.get_with_version, ns, key)  # type: ignore[attr-defined]
+                pair = _mutated(item, mutate)
                 if pair is None:
                     break
-                old, new = pair
+                new = pair[1]
                 value = to_value(new)
-                if put_if_version is not None:
-                    version = await put_if_version(ns, key, value, expected_version=old.version, index=index)
+                if aput is not None:
+                    written = await aput(ns, key, value, expected_version=version, index=index)
                 else:
-                    version = store.put_if_version(ns, key, value, expected_version=old.version, index=index)  # type: ignore[attr-defined]
-                    if asyncio.iscoroutine(version):
-                        version = await version
-                if version is not None:
+                    written = await asyncio.to_thread(
+                        lambda: store.put_if_version(ns, key, value, expected_version=version, index=index)  # type: ignore[attr-defined]
+                    )
+                if written is not None:
                     applied.updated.append(key)
                     applied.memories[key] = new
                     break

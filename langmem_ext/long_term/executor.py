@@ -1,0 +1,263 @@
+"""Background, debounced reflection that never loses messages.
+
+:class:`ReflectionExecutor` takes reflection off the request path. Each submit
+names the thread's messages, its config and — the point of this module — the
+store the graph itself used (``ReflectionNode`` passes the runtime's store, so
+a reflection never runs against ``None``).
+
+* Debounced per thread: a submit (re)starts the thread's timer (``delay``); a
+  burst of turns becomes one reflection.
+* A newer submit never drops unreflected messages: pending messages are merged
+  with the new ones (union by message id, older first), so messages trimmed
+  from the state between two submits are still reflected on.
+* Failures are logged and retried with exponential back-off (``max_retries``);
+  the thread's cursor only advances on success.
+* Two drivers over one queue: a worker thread for sync graphs (``submit``), an
+  asyncio task for async graphs (``asubmit``). ``flush`` / ``aflush`` run
+  everything pending now and wait (tests, shutdown).
+
+Example:
+    >>> from langchain_core.messages import HumanMessage
+    >>> from langgraph.store.memory import InMemoryStore
+    >>> from langmem_ext.long_term.reflection import ReflectionNode
+    >>> store = InMemoryStore()
+    >>> executor = ReflectionExecutor(ReflectionNode(), delay=60)
+    >>> config = {"configurable": {"user_id": "u1", "thread_id": "t"}}
+    >>> executor.submit([HumanMessage("I live in Porto.", id="a")], config=config, store=store)
+    >>> executor.submit([HumanMessage("I work at Acme.", id="b")], config=config, store=store)
+    >>> executor.flush()
+    >>> sorted(i.value["content"] for i in store.search(("memories", "u1", "semantic")))
+    ['User lives in Porto', 'User works at Acme']
+    >>> executor.shutdown()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.store.base import BaseStore
+
+from langmem_ext.long_term.namespaces import resolve_namespace
+
+__all__ = ["ReflectionExecutor", "merge_messages"]
+
+logger = logging.getLogger(__name__)
+
+
+def merge_messages(older: Sequence[BaseMessage], newer: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """Union of two message lists by id: messages only in ``older`` first, then ``newer``.
+
+    A message present in both is taken from ``newer`` (it may have been edited).
+    """
+    from langmem_ext.long_term.reflection import message_key
+
+    newer_keys = {message_key(m) for m in newer}
+    return [m for m in older if message_key(m) not in newer_keys] + list(newer)
+
+
+@dataclass
+class _Job:
+    key: tuple[Any, ...]
+    messages: list[BaseMessage]
+    config: RunnableConfig
+    store: BaseStore
+    due: float
+    attempts: int = 0
+
+
+class _Queue:
+    """The driver-independent part: pending jobs per thread key."""
+
+    def __init__(self, delay: float, max_retries: int, backoff: float) -> None:
+        self.delay, self.max_retries, self.backoff = delay, max_retries, backoff
+        self.pending: dict[tuple[Any, ...], _Job] = {}
+        self.running: set[tuple[Any, ...]] = set()
+
+    def put(self, key: tuple[Any, ...], messages: Sequence[BaseMessage], config: RunnableConfig, store: BaseStore) -> None:
+        now = time.monotonic()
+        old = self.pending.get(key)
+        merged = merge_messages(old.messages, messages) if old else list(messages)
+        self.pending[key] = _Job(key, merged, config, store, now + self.delay, old.attempts if old else 0)
+
+    def next_due(self) -> float | None:
+        ready = [j.due for k, j in self.pending.items() if k not in self.running]
+        return min(ready) if ready else None
+
+    def pop_due(self, now: float) -> _Job | None:
+        for key, job in sorted(self.pending.items(), key=lambda kv: kv[1].due):
+            if job.due <= now and key not in self.running:
+                del self.pending[key]
+                self.running.add(key)
+                return job
+        return None
+
+    def done(self, job: _Job, error: BaseException | None) -> None:
+        self.running.discard(job.key)
+        if error is None:
+            return
+        job.attempts += 1
+        if job.attempts > self.max_retries:
+            logger.error("Background reflection for %s failed %d times; giving up on %d messages.",
+                         job.key, job.attempts, len(job.messages), exc_info=error)
+            return
+        logger.warning("Background reflection for %s failed (attempt %d); retrying.", job.key, job.attempts, exc_info=error)
+        retry_at = time.monotonic() + self.backoff * 2 ** (job.attempts - 1)
+        newer = self.pending.get(job.key)
+        if newer is not None:  # a submit arrived meanwhile: keep the failed messages too
+            newer.messages = merge_messages(job.messages, newer.messages)
+            newer.attempts = max(newer.attempts, job.attempts)
+        else:
+            job.due = retry_at
+            self.pending[job.key] = job
+
+    def make_all_due(self) -> None:
+        for job in self.pending.values():
+            job.due = 0.0
+
+    def idle(self) -> bool:
+        return not self.pending and not self.running
+
+
+class ReflectionExecutor:
+    """Run a :class:`~langmem_ext.long_term.reflection.ReflectionNode` in the background.
+
+    Args:
+        node: The reflection node whose ``reflect`` / ``areflect`` runs the work.
+        delay: Debounce delay in seconds (per thread).
+        max_retries: Retries of a failed reflection before giving up (logged).
+        backoff: First retry delay in seconds; doubles each attempt.
+    """
+
+    def __init__(self, node: Any, *, delay: float = 5.0, max_retries: int = 3, backoff: float = 0.5) -> None:
+        if delay < 0 or max_retries < 0 or backoff < 0:
+            raise ValueError("delay, max_retries and backoff must be >= 0.")
+        self.node = node
+        self._queue = _Queue(delay, max_retries, backoff)
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._wake: dict[int, asyncio.Event] = {}
+
+    def _key(self, config: RunnableConfig) -> tuple[Any, ...]:
+        ns = resolve_namespace(self.node.cursor_namespace, config)
+        return (*ns, self.node._thread(config))
+
+    # ---- thread driver ------------------------------------------------------------------
+
+    def submit(self, messages: Sequence[BaseMessage], *, config: RunnableConfig, store: BaseStore) -> None:
+        """Schedule a reflection of ``messages`` (debounced per thread) on the worker thread."""
+        if store is None:
+            raise ValueError("ReflectionExecutor.submit needs the graph's store; got None.")
+        key = self._key(config)  # raises NamespaceTemplateError now, on the request path
+        with self._cond:
+            if self._stopped:
+                raise RuntimeError("ReflectionExecutor was shut down; create a new one.")
+            self._queue.put(key, messages, config, store)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="langmem-ext-reflection", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopped and self._queue.idle():
+                        return
+                    job = self._queue.pop_due(time.monotonic())
+                    if job is not None:
+                        break
+                    due = self._queue.next_due()
+                    self._cond.wait(None if due is None else max(0.0, due - time.monotonic()))
+            error: BaseException | None = None
+            try:
+                self.node.reflect(job.messages, config=job.config, store=job.store)
+            except Exception as exc:  # logged and retried by the queue
+                error = exc
+            with self._cond:
+                self._queue.done(job, error)
+                self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Run every pending reflection now and wait for all to finish (retries included)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._queue.idle():
+                self._queue.make_all_due()
+                self._cond.notify_all()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError("Background reflections still running after flush timeout.")
+                self._cond.wait(remaining if remaining is not None else 0.05)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Flush (when ``wait``) and stop the worker thread."""
+        if wait:
+            self.flush()
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    # ---- asyncio driver -----------------------------------------------------------------
+
+    def asubmit(self, messages: Sequence[BaseMessage], *, config: RunnableConfig, store: BaseStore) -> None:
+        """Schedule a reflection on the running event loop (debounced per thread)."""
+        if store is None:
+            raise ValueError("ReflectionExecutor.asubmit needs the graph's store; got None.")
+        key = self._key(config)
+        loop = asyncio.get_running_loop()
+        with self._cond:
+            self._queue.put(key, messages, config, store)
+        loop_id = id(loop)
+        wake = self._wake.setdefault(loop_id, asyncio.Event())
+        task = self._tasks.get(loop_id)
+        if task is None or task.done():
+            self._tasks[loop_id] = loop.create_task(self._apump(wake), name="langmem-ext-reflection")
+        wake.set()
+
+    async def _apump(self, wake: asyncio.Event) -> None:
+        while True:
+            with self._cond:
+                job = self._queue.pop_due(time.monotonic())
+                due = self._queue.next_due() if job is None else None
+                if job is None and due is None and not self._queue.running:
+                    return
+            if job is None:
+                wake.clear()
+                timeout = 0.05 if due is None else max(0.0, due - time.monotonic())
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            error: BaseException | None = None
+            try:
+                await self.node.areflect(job.messages, config=job.config, store=job.store)
+            except Exception as exc:
+                error = exc
+            with self._cond:
+                self._queue.done(job, error)
+
+    async def aflush(self) -> None:
+        """Async :meth:`flush` for reflections submitted with :meth:`asubmit`."""
+        loop_id = id(asyncio.get_running_loop())
+        while True:
+            with self._cond:
+                if self._queue.idle():
+                    return
+                self._queue.make_all_due()
+            wake = self._wake.setdefault(loop_id, asyncio.Event())
+            task = self._tasks.get(loop_id)
+            if task is None or task.done():
+                task = self._tasks[loop_id] = asyncio.get_running_loop().create_task(self._apump(wake))
+            wake.set()
+            await asyncio.wait({task}, timeout=0.05)
