@@ -35,7 +35,7 @@ def python_blocks(text: str) -> list[tuple[int, str, str | None]]:
 def test_block_extraction_and_opt_out() -> None:
     text = "x\n```python\na = 1\n```\n<!-- docs-test: skip needs an API key -->\n```python\nb = 2\n```\n"
     assert python_blocks(text) == [(3, "a = 1", None), (7, "b = 2", "needs an API key")]
-    assert python_blocks("<!-- docs-test: skip -->\n```python\nc\n```") == [(2, "c", None)]  # no reason, no skip
+    assert python_blocks("<!-- docs-test: skip -->\n```python\nc\n```") == [(3, "c", None)]  # no reason, no skip
 
 
 def test_there_are_snippets_to_run() -> None:
