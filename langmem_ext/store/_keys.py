@@ -1,0 +1,152 @@
+"""Key and field design of the Redis store: every exact match is a hashed TAG token.
+
+User text (namespace labels, keys, filter values) never reaches a query: it is
+hashed into short hex tokens, which need no escaping, cannot collide by
+punctuation and are immune to stopwords and minimum-prefix rules.
+
+Layout, for a store with prefix ``P``:
+
+- ``P:i:{H}`` one Redis hash per item, ``H`` = hash of ``[namespace, key]``.
+  The braces are a cluster hash tag, so the item and its extra vectors share a slot.
+- ``P:i:{H}:1`` ... ``P:i:{H}:n`` extra vectors of an item whose indexed fields
+  yield more than one text (InMemoryStore scores an item by its best vector).
+- ``P:meta`` the schema version and the registry of numeric filter paths.
+
+Example:
+    >>> item_key("lmx", ("users", "a"), "k")
+    'lmx:i:{...}'
+    >>> len(prefix_tokens(("users", "a")))
+    2
+    >>> prefix_tokens(("a", "b"))[0] == prefix_tokens(("a",))[0]
+    True
+    >>> prefix_tokens(("a-b",)) == prefix_tokens(("a_b",))
+    False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+__all__ = [
+    "ITEM_FIELDS",
+    "MAX_NUMERIC_DEPTH",
+    "canonical",
+    "dict_token",
+    "eq_token",
+    "exists_token",
+    "field_tokens",
+    "item_key",
+    "meta_key",
+    "numeric_field",
+    "numeric_leaves",
+    "prefix_tokens",
+    "text_hash",
+    "token",
+]
+
+#: Hash fields of an item (children carry ``o``, ``p``, ``f``, ``vec`` and numerics).
+ITEM_FIELDS = ("ns", "k", "v", "c", "u", "ttl", "ver", "nv")
+#: Numeric filter paths deeper than this are evaluated in Python, not indexed.
+MAX_NUMERIC_DEPTH = 3
+
+
+def _h(text: str, size: int = 10) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=size).hexdigest()
+
+
+def token(kind: str, payload: Any) -> str:
+    """A 20-hex-character TAG token for ``kind`` and a JSON-serialisable payload."""
+    return _h(kind + json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+
+def item_key(prefix: str, namespace: Sequence[str], key: str) -> str:
+    """The Redis key of an item: fixed length, whatever the namespace and key hold."""
+    return f"{prefix}:i:{{{_h(json.dumps([list(namespace), key], ensure_ascii=False), 16)}}}"
+
+
+def meta_key(prefix: str) -> str:
+    """Where the schema version and the numeric-path registry live."""
+    return f"{prefix}:meta"
+
+
+def prefix_tokens(namespace: Sequence[str]) -> list[str]:
+    """One token per namespace prefix, so prefix search is one exact TAG match."""
+    return [token("p", list(namespace[: i + 1])) for i in range(len(namespace))]
+
+
+def canonical(value: Any) -> Any:
+    """A form in which values Python calls equal compare equal (``1 == 1.0 == True``)."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        number = float(value) if not isinstance(value, int) or abs(value) < 2**53 else value
+        if isinstance(number, float) and math.isfinite(number) and number.is_integer():
+            return ["n", str(int(number))]
+        return ["n", repr(number) if isinstance(number, float) else str(number)]
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return ["s", value]
+    if isinstance(value, (list, tuple)):
+        return ["l", [canonical(v) for v in value]]
+    if isinstance(value, dict):
+        return ["d", sorted((str(k), canonical(v)) for k, v in value.items())]
+    return ["x", repr(value)]
+
+
+def eq_token(path: Sequence[str], value: Any) -> str:
+    """Token for "the value at ``path`` equals ``value``"."""
+    return token("=", [list(path), canonical(value)])
+
+
+def exists_token(path: Sequence[str]) -> str:
+    """Token for "``path`` holds a value (possibly null)"."""
+    return token("?", list(path))
+
+
+def dict_token(path: Sequence[str]) -> str:
+    """Token for "the value at ``path`` is an object"."""
+    return token("{", list(path))
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for k, v in value.items():
+        sub = (*path, str(k))
+        yield sub, v
+        if isinstance(v, dict):
+            yield from _walk(v, sub)
+
+
+def field_tokens(value: dict[str, Any]) -> list[str]:
+    """Equality tokens of every object path of ``value`` (lists compare whole, as filters do)."""
+    out: list[str] = []
+    for path, v in _walk(value, ()):
+        out.append(exists_token(path))
+        if isinstance(v, dict):
+            out.append(dict_token(path))
+        else:
+            out.append(eq_token(path, v))
+    return out
+
+
+def numeric_field(path: Sequence[str]) -> str:
+    """The hash field (and index attribute) holding the number at ``path``."""
+    return "n" + token("#", list(path))[:12]
+
+
+def numeric_leaves(value: dict[str, Any]) -> dict[tuple[str, ...], float]:
+    """Numbers (and booleans, as ``float()`` sees them) at object paths up to the max depth."""
+    out: dict[tuple[str, ...], float] = {}
+    for path, v in _walk(value, ()):
+        if len(path) <= MAX_NUMERIC_DEPTH and isinstance(v, (int, float)):
+            f = float(v)
+            if math.isfinite(f):
+                out[path] = f
+    return out
+
+
+def text_hash(texts: Sequence[tuple[str, str]]) -> str:
+    """Hash of the (path, text) pairs an item was embedded from."""
+    return _h(json.dumps(list(texts), ensure_ascii=False), 16)

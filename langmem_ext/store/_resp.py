@@ -1,0 +1,200 @@
+"""Reply parsing (RESP2 and RESP3 alike), Lua scripts, and Item building: no I/O.
+
+Example:
+    >>> hits = parse_search([1, b"k1", [b"u", b"5"]])
+    >>> hits.total, hits.rows[0].id, hits.rows[0].fields["u"]
+    (1, 'k1', b'5')
+    >>> to_datetime(0).isoformat()
+    '1970-01-01T00:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from langgraph.store.base import Item, SearchItem
+
+__all__ = [
+    "Check",
+    "Embed",
+    "EmbedQueries",
+    "Pipe",
+    "Hit",
+    "Hits",
+    "TOUCH_LUA",
+    "WRITE_LUA",
+    "build_item",
+    "parse_aggregate",
+    "parse_attributes",
+    "parse_search",
+    "sha1",
+    "to_datetime",
+]
+
+@dataclass
+class Pipe:
+    """Run these commands in one pipelined round trip; errors are returned if ``tolerant``."""
+
+    cmds: list[tuple[Any, ...]]
+    tolerant: bool = False
+
+
+@dataclass
+class Embed:
+    """Embed these documents with one call."""
+
+    texts: list[str]
+
+
+@dataclass
+class EmbedQueries:
+    """Embed these search queries."""
+
+    texts: list[str]
+
+
+@dataclass
+class Check:
+    """Check that the server is a Redis with RediSearch."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+# KEYS[1] item key. ARGV: expected version ('' = any, '0' = absent), ttl ms ('0' = none),
+# now (µs), N, N field/value pairs (N = -1: delete), M, M child field/value pairs,
+# C, C child vectors. Returns the new version, 0 after a delete, false on conflict.
+WRITE_LUA = """
+local key = KEYS[1]
+local cur = redis.call('HGET', key, 'ver')
+if ARGV[1] ~= '' and (cur or '0') ~= ARGV[1] then return false end
+local oldnv = tonumber(redis.call('HGET', key, 'nv') or '0')
+local created = redis.call('HGET', key, 'c')
+for j = 1, oldnv do redis.call('DEL', key .. ':' .. j) end
+redis.call('DEL', key)
+local n = tonumber(ARGV[4])
+if n < 0 then return 0 end
+local i = 5
+local args = {}
+for j = 1, 2 * n do args[j] = ARGV[i]; i = i + 1 end
+local ver = (tonumber(cur) or 0) + 1
+args[#args + 1] = 'ver'; args[#args + 1] = tostring(ver)
+args[#args + 1] = 'c'; args[#args + 1] = created or ARGV[3]
+redis.call('HSET', key, unpack(args))
+local m = tonumber(ARGV[i]); i = i + 1
+local common = {}
+for j = 1, 2 * m do common[j] = ARGV[i]; i = i + 1 end
+local nc = tonumber(ARGV[i]); i = i + 1
+local ttl = tonumber(ARGV[2])
+for j = 1, nc do
+  local ck = key .. ':' .. j
+  redis.call('HSET', ck, 'vec', ARGV[i], unpack(common)); i = i + 1
+  if ttl > 0 then redis.call('PEXPIRE', ck, ttl) end
+end
+if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+return ver
+"""
+
+# KEYS[1] item key: re-arm its expiry (and its children's) from its stored ttl.
+TOUCH_LUA = """
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl') or '0')
+if ttl <= 0 then return 0 end
+redis.call('PEXPIRE', KEYS[1], ttl)
+local nv = tonumber(redis.call('HGET', KEYS[1], 'nv') or '0')
+for j = 1, nv do redis.call('PEXPIRE', KEYS[1] .. ':' .. j, ttl) end
+return 1
+"""
+
+
+def sha1(script: str) -> str:
+    """The SHA1 Redis uses to name a script."""
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+def _s(x: Any) -> str:
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+@dataclass
+class Hit:
+    """One search result row."""
+
+    id: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    score: float | None = None
+
+
+@dataclass
+class Hits:
+    """A parsed FT.SEARCH reply."""
+
+    total: int
+    rows: list[Hit]
+
+
+def _pairs(flat: list[Any]) -> dict[str, Any]:
+    return {_s(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
+
+
+def parse_search(reply: Any, *, withscores: bool = False) -> Hits:
+    """Parse FT.SEARCH in either protocol."""
+    if isinstance(reply, dict):
+        rows = []
+        for r in reply.get(b"results", reply.get("results", [])):
+            attrs = r.get(b"extra_attributes", r.get("extra_attributes", {})) or {}
+            score = r.get(b"score", r.get("score"))
+            rows.append(Hit(_s(r.get(b"id", r.get("id"))), {_s(k): v for k, v in attrs.items()},
+                            float(score) if score is not None else None))
+        return Hits(int(reply.get(b"total_results", reply.get("total_results", 0))), rows)
+    total, rest, rows = int(reply[0]), list(reply[1:]), []
+    step = 3 if withscores else 2
+    for i in range(0, len(rest), step):
+        score = float(rest[i + 1]) if withscores else None
+        fields = rest[i + step - 1] if i + step - 1 < len(rest) else []
+        rows.append(Hit(_s(rest[i]), _pairs(list(fields or [])), score))
+    return Hits(total, rows)
+
+
+def parse_aggregate(reply: Any) -> list[dict[str, Any]]:
+    """Rows of an FT.AGGREGATE reply, as dicts."""
+    if isinstance(reply, dict):
+        return [
+            {_s(k): v for k, v in (r.get(b"extra_attributes", r.get("extra_attributes", {})) or {}).items()}
+            for r in reply.get(b"results", reply.get("results", []))
+        ]
+    return [_pairs(list(row)) for row in reply[1:]]
+
+
+def parse_attributes(info: Any) -> dict[str, dict[str, Any]]:
+    """Attributes of an FT.INFO reply: identifier -> its properties."""
+    if not isinstance(info, dict):
+        info = _pairs(list(info))
+    attrs = info.get(b"attributes", info.get("attributes", []))
+    out: dict[str, dict[str, Any]] = {}
+    for a in attrs:
+        props = {_s(k): v for k, v in a.items()} if isinstance(a, dict) else _pairs(list(a))
+        out[_s(props.get("attribute", props.get("identifier")))] = props
+    return out
+
+
+def to_datetime(micros: Any) -> datetime:
+    """A UTC datetime from stored microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+def build_item(fields: dict[str, Any], score: float | None = None, *, search: bool = False) -> Item:
+    """An Item (or SearchItem) from a stored hash's fields."""
+    namespace = tuple(json.loads(fields["ns"]))
+    common = dict(
+        namespace=namespace,
+        key=_s(fields["k"]),
+        value=json.loads(fields["v"]),
+        created_at=to_datetime(fields["c"]),
+        updated_at=to_datetime(fields["u"]),
+    )
+    if search:
+        return SearchItem(**common, score=score)
+    return Item(**common)

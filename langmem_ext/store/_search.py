@@ -1,0 +1,192 @@
+"""Search: listing, vector KNN, BM25 text and hybrid (RRF) queries; no I/O here.
+
+Every filter is pushed into the RediSearch query (see :mod:`langmem_ext.store.filters`),
+so ``limit`` results come back whenever that many exist; each hit is re-checked in
+Python, and the rare filters that cannot be expressed exactly (sub-object matches
+inside lists, numbers deeper than three levels) are paged until enough pass.
+
+Example:
+    >>> bm25_terms("What's the user's e-mail?")
+    ['what', 's', 'the', 'user', 's', 'e', 'mail']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import SearchItem, SearchOp
+
+from langmem_ext.store import _keys as K
+from langmem_ext.store._resp import Hit, Pipe, build_item, parse_search
+from langmem_ext.store.filters import compile_filter, matches
+
+__all__ = ["SearchMixin", "bm25_terms"]
+
+Gen = Generator[Any, Any, Any]
+_RETURN = ("RETURN", "6", "ns", "k", "v", "c", "u", "ttl")
+_MAX_TERMS = 32
+
+
+def bm25_terms(query: str) -> list[str]:
+    """The words of ``query`` as RediSearch tokenises text (lower-cased)."""
+    return [w for w in re.findall(r"[^\W_]+", query.lower())][:_MAX_TERMS]
+
+
+def _escape(term: str) -> str:
+    return "".join(c if c.isalnum() else "\\" + c for c in term)
+
+
+class SearchMixin:
+    """``_search_gen`` and its helpers, mixed into the base store."""
+
+    _idx: str
+    _meta: str
+    _numeric: set[tuple[str, ...]]
+    _touch_sha: str
+    index_config: dict[str, Any] | None
+
+    def _search_gen(self, op: SearchOp, mode: str, qvec: list[float] | None) -> Gen:
+        if op.limit < 0 or op.offset < 0:
+            raise ValueError(f"limit and offset must be >= 0, got limit={op.limit}, offset={op.offset}.")
+        plan = compile_filter(op.filter, has_numeric=lambda _: True)
+        if plan.numeric_paths - self._numeric:  # maybe registered by another process
+            members = (yield Pipe([("SMEMBERS", self._meta + ":num")]))[0]
+            self._numeric |= {tuple(json.loads(m)) for m in members}
+            plan = compile_filter(op.filter, has_numeric=self._numeric.__contains__)
+        if plan.impossible or op.limit == 0:
+            return []
+        clauses = ([f"@p:{{{K.prefix_tokens(op.namespace_prefix)[-1]}}}"] if op.namespace_prefix else []) + plan.clauses
+        if op.query and self.index_config:
+            if mode == "text":
+                items = yield from self._text(op, clauses, plan.exact)
+            elif mode == "hybrid":
+                items = yield from self._hybrid(op, clauses, qvec)
+            else:
+                items = yield from self._vector(op, clauses, qvec)
+        else:
+            items = yield from self._listing(op, clauses, plan.exact)
+        if op.refresh_ttl:
+            touch = [rk for rk, ttl in items_ttl(items) if ttl > 0]
+            if touch:
+                yield Pipe([("EVALSHA", self._touch_sha, 1, rk) for rk in touch])
+        return [it for it, _, _ in items]
+
+    # Each helper returns [(SearchItem, redis_key, ttl_ms)].
+    def _rows(self, op: SearchOp, rows: list[Hit], scores: list[float | None]) -> list[tuple[SearchItem, str, int]]:
+        out = []
+        for hit, score in zip(rows, scores):
+            f = hit.fields
+            if f.get("v") is None or not matches(json.loads(f["v"]), op.filter):
+                continue
+            out.append((build_item(f, score, search=True), hit.id, int(f.get("ttl") or 0)))  # type: ignore[misc]
+        return out
+
+    def _listing(self, op: SearchOp, clauses: list[str], exact: bool, extra: str = "", limit: int | None = None) -> Gen:
+        query = " ".join(["@r:{1}", extra, *clauses]).replace("  ", " ").strip()
+        limit = op.limit if limit is None else limit
+        offset = op.offset if limit == op.limit else 0
+        if exact:
+            cmd = ("FT.SEARCH", self._idx, query, "SORTBY", "u", "DESC", *_RETURN,
+                   "LIMIT", str(offset), str(limit), "DIALECT", "2")
+            hits = parse_search((yield Pipe([cmd]))[0])
+            return self._rows(op, hits.rows, [None] * len(hits.rows))
+        need, window = offset + limit, max(2 * (offset + limit), 50)
+        while True:
+            cmd = ("FT.SEARCH", self._idx, query, "SORTBY", "u", "DESC", *_RETURN,
+                   "LIMIT", "0", str(window), "DIALECT", "2")
+            hits = parse_search((yield Pipe([cmd]))[0])
+            kept = self._rows(op, hits.rows, [None] * len(hits.rows))
+            if len(kept) >= need or hits.total <= window:
+                return kept[offset:need]
+            window *= 4
+
+    def _knn(self, op: SearchOp, clauses: list[str], qvec: list[float] | None, depth: int) -> Gen:
+        """Best-first ``[(fields, redis_key, distance)]`` of at least ``depth`` items when they exist."""
+        cfg = self.index_config or {}
+        blob = np.asarray(qvec, dtype=np.float32).tobytes()
+        base = " ".join(clauses)
+        k = max(depth, 1)
+        while True:
+            ef = cfg.get("algorithm") == "hnsw"
+            knn = f"[KNN $K @vec $B{' EF_RUNTIME $EF' if ef else ''} AS d]"
+            query = f"({base})=>{knn}" if base else f"*=>{knn}"
+            params = ["K", str(k), "B", blob] + (["EF", str(max(cfg.get("ef_runtime", 10), k))] if ef else [])
+            cmd = ("FT.SEARCH", self._idx, query, "PARAMS", str(len(params)), *params, "SORTBY", "d", "ASC",
+                   "RETURN", "8", "ns", "k", "v", "c", "u", "ttl", "o", "d", "LIMIT", "0", str(k), "DIALECT", "2")
+            hits = parse_search((yield Pipe([cmd]))[0])
+            best: dict[str, tuple[dict[str, Any] | None, float]] = {}
+            for hit in hits.rows:
+                owner = hit.fields.get("o")
+                rk = owner.decode() if isinstance(owner, bytes) else hit.id
+                if rk not in best:
+                    best[rk] = (None if owner else hit.fields, float(hit.fields["d"]))
+            missing = [rk for rk, (f, _) in best.items() if f is None]
+            if missing:
+                replies = yield Pipe([("HMGET", rk, *K.ITEM_FIELDS) for rk in missing])
+                for rk, reply in zip(missing, replies):
+                    fields = dict(zip(K.ITEM_FIELDS, reply))
+                    best[rk] = (fields if fields["k"] is not None else {}, best[rk][1])
+            out = [(f, rk, d) for rk, (f, d) in best.items()
+                   if f and f.get("v") is not None and matches(json.loads(f["v"]), op.filter)]
+            if len(out) >= depth or len(hits.rows) < k:
+                return out
+            k *= 2
+
+    def _vector(self, op: SearchOp, clauses: list[str], qvec: list[float] | None) -> Gen:
+        need = op.offset + op.limit
+        found = yield from self._knn(op, clauses, qvec, need)
+        kept = [(build_item(f, 1.0 - d, search=True), rk, int(f.get("ttl") or 0)) for f, rk, d in found[op.offset:need]]
+        if len(kept) < op.limit:
+            # As InMemoryStore: fill up with items that have no vector (index=False), unscored.
+            kept += yield from self._listing(op, clauses, True, "@e:{0}", op.limit - len(kept))
+        return kept
+
+    def _text_cmd(self, terms: list[str], clauses: list[str], offset: int, limit: int) -> tuple[Any, ...]:
+        query = " ".join(["@r:{1}", "@t:(" + "|".join(_escape(t) for t in terms) + ")", *clauses])
+        return ("FT.SEARCH", self._idx, query, "SCORER", "BM25", "WITHSCORES", *_RETURN,
+                "LIMIT", str(offset), str(limit), "DIALECT", "2")
+
+    def _text(self, op: SearchOp, clauses: list[str], exact: bool) -> Gen:
+        terms = bm25_terms(op.query or "")
+        if not terms:
+            return []
+        need = op.offset + op.limit
+        offset, limit = (op.offset, op.limit) if exact else (0, max(2 * need, 50))
+        hits = parse_search((yield Pipe([self._text_cmd(terms, clauses, offset, limit)]))[0], withscores=True)
+        scores = [s / (1.0 + s) if s is not None else None for s in (h.score for h in hits.rows)]
+        kept = self._rows(op, hits.rows, scores)
+        return kept if exact else kept[op.offset:need]
+
+    def _hybrid(self, op: SearchOp, clauses: list[str], qvec: list[float] | None) -> Gen:
+        """Reciprocal rank fusion of KNN and BM25; scores scaled so rank 1 in both is 1.0."""
+        rrf_k = (self.index_config or {}).get("rrf_k", 60)
+        need = op.offset + op.limit
+        depth = max(2 * need, 20)
+        terms = bm25_terms(op.query or "")
+        found = yield from self._knn(op, clauses, qvec, depth)
+        text_rows: list[Hit] = []
+        if terms:
+            text_rows = parse_search((yield Pipe([self._text_cmd(terms, clauses, 0, depth)]))[0], withscores=True).rows
+        fused: dict[str, float] = {}
+        fields: dict[str, dict[str, Any]] = {}
+        for rank, (f, rk, _) in enumerate(found[:depth]):
+            fused[rk] = fused.get(rk, 0.0) + 1.0 / (rrf_k + rank + 1)
+            fields[rk] = f
+        for rank, hit in enumerate(text_rows):
+            if hit.fields.get("v") is None or not matches(json.loads(hit.fields["v"]), op.filter):
+                continue
+            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (rrf_k + rank + 1)
+            fields.setdefault(hit.id, hit.fields)
+        top = 2.0 / (rrf_k + 1)
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])[op.offset:need]
+        return [(build_item(fields[rk], s / top, search=True), rk, int(fields[rk].get("ttl") or 0)) for rk, s in ranked]
+
+
+def items_ttl(items: list[tuple[SearchItem, str, int]]) -> list[tuple[str, int]]:
+    """(redis key, ttl ms) of search results."""
+    return [(rk, ttl) for _, rk, ttl in items]
+

@@ -1,0 +1,172 @@
+"""``AsyncRedisStore``: the asyncio twin of :class:`~langmem_ext.store.redis.RedisStore`.
+
+Same logic (``langmem_ext.store.base``), answered with an asyncio client. Its sync
+methods (``put``/``get``/``batch`` ...) work too, on a blocking twin connection to
+the same server, so the class can be handed to sync code.
+
+Example:
+    >>> from langmem_ext.store import AsyncRedisStore
+    >>> async with AsyncRedisStore.from_conn_string(url) as store:  # doctest: +SKIP
+    ...     await store.aput(("users", "u1"), "prefs", {"theme": "dark"})
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig
+from redis.exceptions import NoScriptError
+
+from langmem_ext.connection import acheck_server, aconnect
+from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
+from langmem_ext.store.base import Gen, _ensure_ttl
+from langmem_ext.store.redis import RedisStore
+from langmem_ext.store.schema import RedisIndexConfig, SearchMode
+
+__all__ = ["AsyncRedisStore"]
+
+_SYNC_KWARGS = ("host", "port", "db", "username", "password", "path", "socket_timeout",
+                "socket_connect_timeout", "ssl_keyfile", "ssl_certfile", "ssl_ca_certs")
+
+
+async def arun_pipe(client: Any, req: Pipe) -> list[Any]:
+    """Execute a :class:`Pipe` on an asyncio client, reloading scripts once if needed."""
+    for attempt in (0, 1):
+        pipe = client.pipeline(transaction=False)
+        for cmd in req.cmds:
+            pipe.execute_command(*cmd)
+        try:
+            return await pipe.execute(raise_on_error=not req.tolerant)
+        except NoScriptError:
+            if attempt:
+                raise
+            await client.script_load(WRITE_LUA)
+            await client.script_load(TOUCH_LUA)
+    raise AssertionError("unreachable")
+
+
+class AsyncRedisStore(RedisStore):
+    """The asyncio LangGraph store on Redis; see :class:`RedisStore` for the options.
+
+    Args:
+        client: a ``redis.asyncio.Redis`` with ``decode_responses=False``
+            (see :func:`langmem_ext.connection.aconnect`).
+    """
+
+    def __init__(
+        self,
+        client: aredis.Redis,
+        *,
+        index: RedisIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        prefix: str = "langmem",
+    ) -> None:
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix)  # type: ignore[arg-type]
+        self._sync: redis.Redis | None = None
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(  # type: ignore[override]
+        cls,
+        url: str,
+        *,
+        index: RedisIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        prefix: str = "langmem",
+    ) -> AsyncIterator[AsyncRedisStore]:
+        """A set-up store on a new asyncio connection to ``url``, closed on exit."""
+        client = aconnect(url)
+        store = cls(client, index=index, ttl=ttl, prefix=prefix)
+        try:
+            await store.asetup()
+            yield store
+        finally:
+            if store._sync is not None:
+                store._sync.close()
+            await client.aclose()
+
+    def _sync_client(self) -> redis.Redis:
+        if self._sync is None:
+            kw = self._client.connection_pool.connection_kwargs
+            self._sync = redis.Redis(**{k: kw[k] for k in _SYNC_KWARGS if k in kw})
+        return self._sync
+
+    async def _aanswer(self, req: Any) -> Any:
+        if isinstance(req, Pipe):
+            return await arun_pipe(self._client, req)
+        if isinstance(req, Embed):
+            return await self.embeddings.aembed_documents(req.texts)  # type: ignore[union-attr]
+        if isinstance(req, EmbedQueries):
+            return await asyncio.gather(*(self.embeddings.aembed_query(q) for q in req.texts))  # type: ignore[union-attr]
+        if isinstance(req, Check):
+            return await acheck_server(self._client, modules=("search",))
+        raise TypeError(f"unknown request {req!r}")
+
+    async def _adrive(self, gen: Gen) -> Any:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                req = gen.throw(error) if error is not None else gen.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            error = None
+            try:
+                reply = await self._aanswer(req)
+            except Exception as exc:  # handed to the generator, which may explain it
+                error = exc
+
+    async def asetup(self) -> None:
+        """Create or migrate the index (idempotent; versioned in Redis)."""
+        self._ready = False
+        await self._adrive(self._setup_gen())
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        return await self._adrive(self._batch_gen(ops))
+
+    async def asearch(  # type: ignore[override]
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[SearchItem]:
+        """``BaseStore.asearch`` plus ``mode`` to override the index's default ranking."""
+        if mode is None:
+            return await super().asearch(namespace_prefix, query=query, filter=filter, limit=limit,
+                                         offset=offset, refresh_ttl=refresh_ttl)
+        op = self._mode_op(namespace_prefix, query=query, filter=filter, limit=limit,
+                           offset=offset, refresh_ttl=refresh_ttl, mode=mode)
+        return (await self._adrive(self._batch_gen([op], {0: mode})))[0]
+
+    async def aput_if_version(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        *,
+        expected_version: int | None,
+        index: list[str] | bool | None = None,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> int | None:
+        """Async twin of :meth:`RedisStore.put_if_version`."""
+        return await self._adrive(self._put_if_version_gen(namespace, key, value, expected_version, index,
+                                                           _ensure_ttl(self.ttl_config, ttl)))
+
+    async def aget_with_version(self, namespace: tuple[str, ...], key: str) -> tuple[Item | None, int | None]:
+        """Async twin of :meth:`RedisStore.get_with_version`."""
+        return await self._adrive(self._version_gen(namespace, key))
+
+    async def adelete_namespace_prefix(self, prefix: Sequence[str]) -> int:
+        """Async twin of :meth:`RedisStore.delete_namespace_prefix`."""
+        return await self._adrive(self._delete_prefix_gen(prefix))

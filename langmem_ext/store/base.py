@@ -1,0 +1,479 @@
+"""The store's logic, shared line for line by the sync and async classes (no I/O here).
+
+Every operation is a generator that yields requests (:class:`Pipe`, :class:`Embed`,
+:class:`EmbedQueries`, :class:`Check`) and receives their results; the sync class
+answers them with a blocking client, the async class with an asyncio client. See
+:mod:`langmem_ext.store._keys` for the key and field design.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    ensure_embeddings,
+    get_text_at_path,
+    tokenize_path,
+    validate_op_namespace,
+)
+from langgraph.store.base import _ensure_refresh, _ensure_ttl
+
+from langmem_ext.store import _keys as K
+from langmem_ext.store._resp import (
+    TOUCH_LUA,
+    WRITE_LUA,
+    Check,
+    Embed,
+    EmbedQueries,
+    Pipe,
+    build_item,
+    parse_aggregate,
+    parse_attributes,
+    parse_search,
+    sha1,
+)
+from langmem_ext.store._search import SearchMixin
+from langmem_ext.store.schema import (
+    MIGRATIONS,
+    IncompatibleIndexError,
+    SearchMode,
+    index_name,
+    normalize_index,
+    normalize_ttl,
+    numeric_command,
+    vector_commands,
+)
+
+__all__ = ["BaseRedisStore", "EmbeddingError"]
+
+_MAX_NUMERIC_LEAVES = 200
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model failed or returned vectors of the wrong size; nothing was written."""
+
+
+Gen = Generator[Any, Any, Any]
+
+
+@dataclass
+class _Put:
+    namespace: tuple[str, ...]
+    key: str
+    rkey: str
+    fields: dict[str, Any] | None  # None: delete
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    child: dict[str, Any] = field(default_factory=dict)
+    numeric: list[tuple[str, ...]] = field(default_factory=list)
+    ttl_ms: int = 0
+    vectors: list[bytes] | None = None
+
+
+def _resolve_embed(embed: Any) -> Any:
+    if isinstance(embed, str) and embed.startswith("langmem-ext:"):
+        from langmem_ext.embeddings import resolve_embeddings
+
+        return resolve_embeddings(embed)
+    return ensure_embeddings(embed)
+
+
+class BaseRedisStore(SearchMixin, BaseStore):
+    """Shared state and logic of :class:`RedisStore` and :class:`AsyncRedisStore`."""
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        index: dict[str, Any] | None = None,
+        ttl: TTLConfig | None = None,
+        prefix: str = "langmem",
+    ) -> None:
+        if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " {}:*"):
+            raise ValueError(f"prefix must be a non-empty string without spaces, braces, ':' or '*', got {prefix!r}.")
+        kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {}) or {}
+        if kwargs.get("decode_responses"):
+            raise ValueError(
+                "The store needs a Redis client with decode_responses=False (vectors are binary); "
+                "create it with langmem_ext.connection.connect(url)."
+            )
+        self._client = client
+        self.prefix = prefix
+        self.index_config = normalize_index(index)
+        self.ttl_config = normalize_ttl(ttl)
+        self.embeddings = _resolve_embed(self.index_config["embed"]) if self.index_config else None
+        self._tokenized = [
+            (p, tokenize_path(p) if p != "$" else p) for p in (self.index_config or {}).get("fields", [])
+        ]
+        self._numeric: set[tuple[str, ...]] = set()
+        self._ready = False
+        self._write_sha = sha1(WRITE_LUA)
+        self._touch_sha = sha1(TOUCH_LUA)
+        self._idx = index_name(prefix)
+        self._meta = K.meta_key(prefix)
+
+    # ------------------------------------------------------------------ setup
+    def _setup_gen(self) -> Gen:
+        yield Check()
+        version = (yield Pipe([("HGET", self._meta, "version")]))[0]
+        version = int(version or 0)
+        for step in MIGRATIONS[version:]:
+            replies = yield Pipe(list(step(self.prefix)), tolerant=True)
+            for reply in replies:
+                if isinstance(reply, Exception) and "already exists" not in str(reply).lower():
+                    raise reply
+            version += 1
+            yield Pipe([("HSET", self._meta, "version", str(version))])
+        yield Pipe([("SCRIPT", "LOAD", WRITE_LUA), ("SCRIPT", "LOAD", TOUCH_LUA)])
+        attrs = parse_attributes((yield Pipe([("FT.INFO", self._idx)]))[0])
+        if self.index_config:
+            vec = attrs.get("vec")
+            if vec is not None:
+                dim = vec.get("dim", vec.get("dimension"))
+                if dim is not None and int(dim) != self.index_config["dims"]:
+                    raise IncompatibleIndexError(
+                        f"The index {self._idx} holds {int(dim)}-dimensional vectors but this store "
+                        f"embeds {self.index_config['dims']}; use another prefix= or drop the index."
+                    )
+            cmds = vector_commands(self.prefix, self.index_config, set(attrs))
+            if cmds:
+                for reply in (yield Pipe(cmds, tolerant=True)):
+                    if isinstance(reply, Exception) and "duplicate" not in str(reply).lower():
+                        raise reply
+        members = (yield Pipe([("SMEMBERS", self._meta + ":num")]))[0]
+        self._numeric = {tuple(json.loads(m)) for m in members}
+        self._ready = True
+
+    def _ensure_ready(self) -> Gen:
+        if not self._ready:
+            yield from self._setup_gen()
+
+    # ------------------------------------------------------------------ batch
+    def _batch_gen(self, ops: Iterable[Op], modes: dict[int, SearchMode] | None = None) -> Gen:
+        ops = list(ops)
+        results: list[Result] = [None] * len(ops)
+        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        for op in ops:
+            validate_op_namespace(op)
+            if isinstance(op, PutOp):
+                if not op.namespace:
+                    raise InvalidNamespaceError("Namespace cannot be empty.")
+                puts[(op.namespace, op.key)] = op
+            elif not isinstance(op, (GetOp, SearchOp, ListNamespacesOp)):
+                raise ValueError(f"Unknown operation type: {type(op).__name__}")
+        now = time.time_ns() // 1000
+        prepared = [self._prepare_put(op, now + i) for i, op in enumerate(puts.values())]
+        yield from self._ensure_ready()
+
+        # Reads first, as InMemoryStore: a batch's reads see the state before its writes.
+        reads: list[tuple[Any, ...]] = []
+        slots: list[tuple[str, int]] = []
+        for i, op in enumerate(ops):
+            if isinstance(op, GetOp):
+                reads.append(("HMGET", K.item_key(self.prefix, op.namespace, op.key), *K.ITEM_FIELDS))
+                slots.append(("get", i))
+                if op.refresh_ttl:
+                    reads.append(("EVALSHA", self._touch_sha, 1, K.item_key(self.prefix, op.namespace, op.key)))
+                    slots.append(("touch", i))
+            elif isinstance(op, ListNamespacesOp):
+                reads.append(self._list_command(op))
+                slots.append(("list", i))
+        embedded = [p for p in prepared if p.texts]
+        for p in embedded:
+            reads.append(("HMGET", p.rkey, "eh", "nv", "vec"))
+            slots.append(("old", 0))
+        replies = (yield Pipe(reads)) if reads else []
+        olds = []
+        for (kind, i), reply in zip(slots, replies):
+            if kind == "get":
+                fields = dict(zip(K.ITEM_FIELDS, reply))
+                results[i] = build_item(fields) if fields["k"] is not None else None
+            elif kind == "list":
+                results[i] = self._list_result(ops[i], parse_aggregate(reply))  # type: ignore[arg-type]
+            elif kind == "old":
+                olds.append(reply)
+
+        searches = [(i, op) for i, op in enumerate(ops) if isinstance(op, SearchOp)]
+        if searches:
+            qvecs: dict[str, list[float]] = {}
+            queries = sorted({op.query for _, op in searches if op.query and self.embeddings})
+            if queries and any(self._mode(op, modes, i) != "text" for i, op in searches):
+                qvecs = dict(zip(queries, (yield EmbedQueries(queries))))
+            for i, op in searches:
+                results[i] = yield from self._search_gen(op, self._mode(op, modes, i), qvecs.get(op.query or ""))
+
+        if prepared:
+            yield from self._embed_puts(embedded, olds)
+            yield from self._register_numeric(prepared)
+            yield Pipe([self._write_command(p, now, expected="") for p in prepared])
+        return results
+
+    def _mode_op(
+        self,
+        namespace_prefix: tuple[str, ...],
+        *,
+        query: str | None,
+        filter: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+        refresh_ttl: bool | None,
+        mode: SearchMode,
+    ) -> SearchOp:
+        if mode not in ("vector", "text", "hybrid"):
+            raise ValueError(f"mode must be 'vector', 'text' or 'hybrid', got {mode!r}.")
+        if not self.index_config:
+            raise ValueError("search(mode=...) needs a store created with index={'dims': ..., 'embed': ...}.")
+        op = SearchOp(tuple(namespace_prefix), filter, limit, offset, query,
+                      _ensure_refresh(self.ttl_config, refresh_ttl))
+        validate_op_namespace(op)
+        return op
+
+    def _mode(self, op: SearchOp, modes: dict[int, SearchMode] | None, i: int) -> SearchMode:
+        if modes and i in modes:
+            return modes[i]
+        return (self.index_config or {}).get("mode", "vector")
+
+    # ------------------------------------------------------------------ puts
+    def _texts(self, op: PutOp) -> list[tuple[str, str]]:
+        if not self.index_config or op.value is None or op.index is False:
+            return []
+        paths = self._tokenized if op.index is None else [(p, tokenize_path(p)) for p in op.index]
+        out: list[tuple[str, str]] = []
+        for path, tokens in paths:
+            texts = get_text_at_path(op.value, tokens)
+            if len(texts) > 1:
+                out += [(f"{path}.{j}", t) for j, t in enumerate(texts)]
+            elif texts:
+                out.append((path, texts[0]))
+        return out
+
+    def _prepare_put(self, op: PutOp, updated: int) -> _Put:
+        if not isinstance(op.key, str):
+            raise TypeError(f"Item keys must be strings, got {type(op.key).__name__} ({op.key!r}).")
+        rkey = K.item_key(self.prefix, op.namespace, op.key)
+        if op.value is None:
+            return _Put(op.namespace, op.key, rkey, None)
+        if not isinstance(op.value, Mapping):
+            raise TypeError(f"Values must be dicts, got {type(op.value).__name__} for key {op.key!r}; wrap it: {{'value': ...}}.")
+        try:
+            dumped = json.dumps(dict(op.value), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"The value for key {op.key!r} in {op.namespace} is not JSON ({exc}); "
+                "store only dicts, lists, strings, finite numbers, booleans and None."
+            ) from exc
+        value = json.loads(dumped)
+        ttl_ms = int(op.ttl * 60_000) if op.ttl else 0
+        if op.ttl is not None and op.ttl <= 0:
+            raise ValueError(f"ttl must be positive minutes or None, got {op.ttl!r}.")
+        numeric = K.numeric_leaves(value)
+        if len(numeric) > _MAX_NUMERIC_LEAVES:
+            numeric = dict(list(numeric.items())[:_MAX_NUMERIC_LEAVES])
+        common = {
+            "p": ",".join(K.prefix_tokens(op.namespace)),
+            "f": ",".join(K.field_tokens(value)),
+            **{K.numeric_field(path): repr(x) for path, x in numeric.items()},
+        }
+        texts = self._texts(op)
+        fields = {
+            "ns": json.dumps(list(op.namespace), ensure_ascii=False),
+            "k": op.key,
+            "v": dumped,
+            "u": str(updated),
+            "ttl": str(ttl_ms),
+            "r": "1",
+            "e": "0",
+            "nv": "0",
+            "eh": K.text_hash(texts) if texts else "",
+            "t": "\n".join(t for _, t in texts),
+            **common,
+        }
+        return _Put(op.namespace, op.key, rkey, fields, texts, {"o": rkey, **common}, list(numeric), ttl_ms)
+
+    def _embed_puts(self, embedded: list[_Put], olds: list[Any]) -> Gen:
+        todo: list[_Put] = []
+        reuse: list[tuple[_Put, int, bytes]] = []
+        for p, (eh, nv, vec) in zip(embedded, olds):
+            if eh is not None and eh.decode() == p.fields["eh"] and vec:  # type: ignore[index]
+                reuse.append((p, int(nv or 0), vec))
+            else:
+                todo.append(p)
+        children = [(p, j) for p, nv, _ in reuse for j in range(1, nv + 1)]
+        if children:
+            got = yield Pipe([("HGET", f"{p.rkey}:{j}", "vec") for p, j in children])
+            extra: dict[str, list[bytes]] = {}
+            for (p, _), vec in zip(children, got):
+                extra.setdefault(p.rkey, []).append(vec)
+        for p, nv, vec in reuse:
+            more = extra.get(p.rkey, []) if children else []
+            if len(more) != nv or any(v is None for v in more):
+                todo.append(p)  # children expired or changed underneath: embed afresh
+            else:
+                p.vectors = [vec, *more]
+        unique = list(dict.fromkeys(t for p in todo for _, t in p.texts))
+        if unique:
+            try:
+                vectors = yield Embed(unique)
+            except Exception as exc:
+                raise EmbeddingError(
+                    f"Embedding {len(unique)} text(s) failed: {exc!r}. Nothing was written; "
+                    "check the embedding model (index['embed']) and retry."
+                ) from exc
+            dims = self.index_config["dims"]  # type: ignore[index]
+            if len(vectors) != len(unique) or any(len(v) != dims for v in vectors):
+                raise EmbeddingError(
+                    f"The embedding model returned {len(vectors)} vector(s) of size "
+                    f"{sorted({len(v) for v in vectors})} for {len(unique)} text(s); index['dims'] is {dims}. "
+                    "Nothing was written; fix index['dims'] or the model."
+                )
+            blobs = dict(zip(unique, (np.asarray(v, dtype=np.float32).tobytes() for v in vectors)))
+            for p in todo:
+                p.vectors = [blobs[t] for _, t in p.texts]
+        for p in embedded:
+            if p.vectors:
+                p.fields["vec"] = p.vectors[0]  # type: ignore[index]
+                p.fields["e"] = "1"  # type: ignore[index]
+                p.fields["nv"] = str(len(p.vectors) - 1)  # type: ignore[index]
+
+    def _register_numeric(self, prepared: list[_Put]) -> Gen:
+        new = {path for p in prepared for path in p.numeric} - self._numeric
+        if not new:
+            return
+        cmds: list[tuple[Any, ...]] = []
+        for path in sorted(new):
+            cmds += [numeric_command(self.prefix, path), ("SADD", self._meta + ":num", json.dumps(list(path)))]
+        for reply in (yield Pipe(cmds, tolerant=True)):
+            if isinstance(reply, Exception) and "duplicate" not in str(reply).lower():
+                raise reply
+        self._numeric |= new
+
+    def _write_command(self, p: _Put, now: int, *, expected: str) -> tuple[Any, ...]:
+        head = ("EVALSHA", self._write_sha, 1, p.rkey, expected, str(p.ttl_ms), str(now))
+        if p.fields is None:
+            return (*head, "-1")
+        flat = [x for kv in p.fields.items() for x in kv]
+        vectors = p.vectors or []
+        child = [x for kv in p.child.items() for x in kv] if len(vectors) > 1 else []
+        return (*head, str(len(p.fields)), *flat, str(len(child) // 2), *child, str(max(len(vectors) - 1, 0)), *vectors[1:])
+
+    # --------------------------------------------------------- compare-and-set
+    def _put_if_version_gen(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any] | None,
+        expected_version: int | None,
+        index: Any,
+        ttl: Any,
+    ) -> Gen:
+        if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 1):
+            raise ValueError(f"expected_version must be None (item absent) or a version >= 1, got {expected_version!r}.")
+        op = PutOp(tuple(namespace), key, value, index, ttl=ttl)
+        validate_op_namespace(op)
+        now = time.time_ns() // 1000
+        p = self._prepare_put(op, now)
+        yield from self._ensure_ready()
+        if p.texts:
+            olds = yield Pipe([("HMGET", p.rkey, "eh", "nv", "vec")])
+            yield from self._embed_puts([p], olds)
+        yield from self._register_numeric([p])
+        reply = (yield Pipe([self._write_command(p, now, expected=str(expected_version or 0))]))[0]
+        if reply is None or reply is False:
+            return None
+        return int(reply)
+
+    def _version_gen(self, namespace: tuple[str, ...], key: str) -> Gen:
+        yield from self._ensure_ready()
+        rkey = K.item_key(self.prefix, tuple(namespace), key)
+        fields = dict(zip(K.ITEM_FIELDS, (yield Pipe([("HMGET", rkey, *K.ITEM_FIELDS)]))[0]))
+        if fields["k"] is None:
+            return None, None
+        return build_item(fields), int(fields["ver"] or 0)
+
+    # ------------------------------------------------------------ prefix delete
+    def _delete_prefix_gen(self, prefix: Sequence[str]) -> Gen:
+        prefix = tuple(prefix)
+        validate_op_namespace(SearchOp(prefix))
+        if not prefix:
+            raise InvalidNamespaceError("delete_namespace_prefix needs a non-empty prefix; it never deletes everything.")
+        yield from self._ensure_ready()
+        query = f"@r:{{1}} @p:{{{K.prefix_tokens(prefix)[-1]}}}"
+        deleted = 0
+        while True:
+            reply = (yield Pipe([("FT.SEARCH", self._idx, query, "NOCONTENT", "LIMIT", "0", "500", "DIALECT", "2")]))[0]
+            ids = [h.id for h in parse_search(reply).rows]
+            if not ids:
+                return deleted
+            yield Pipe([("EVALSHA", self._write_sha, 1, rk, "", "0", "0", "-1") for rk in ids])
+            deleted += len(ids)
+
+    # ------------------------------------------------------------ namespaces
+    def _list_command(self, op: ListNamespacesOp) -> tuple[Any, ...]:
+        query = "@r:{1}"
+        for cond in op.match_conditions or ():
+            if cond.match_type == "prefix":
+                fixed = []
+                for label in cond.path:
+                    if label == "*":
+                        break
+                    fixed.append(label)
+                if fixed:
+                    query += f" @p:{{{K.prefix_tokens(fixed)[-1]}}}"
+        return ("FT.AGGREGATE", self._idx, query, "LOAD", "1", "@ns", "GROUPBY", "1", "@ns",
+                "LIMIT", "0", "1000000", "DIALECT", "2")
+
+    @staticmethod
+    def _list_result(op: ListNamespacesOp, rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+        namespaces = [tuple(json.loads(r["ns"])) for r in rows if r.get("ns") is not None]
+        for cond in op.match_conditions or ():
+            path = tuple(cond.path)
+            if cond.match_type not in ("prefix", "suffix"):
+                raise ValueError(f"Unsupported match type: {cond.match_type!r}; use 'prefix' or 'suffix'.")
+            namespaces = [ns for ns in namespaces if _does_match(cond.match_type, path, ns)]
+        if op.max_depth is not None:
+            namespaces = list({ns[: op.max_depth] for ns in namespaces})
+        return sorted(namespaces)[op.offset : op.offset + op.limit]
+
+    # ------------------------------------------------------------ TTL
+    def sweep_ttl(self) -> int:
+        """Nothing to sweep: items expire natively (Redis key expiry). Returns 0."""
+        return 0
+
+    async def asweep_ttl(self) -> int:
+        """Async twin of :meth:`sweep_ttl`."""
+        return 0
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> Any:
+        """A finished future: native expiry needs no sweeper."""
+        import concurrent.futures
+
+        fut: concurrent.futures.Future[None] = concurrent.futures.Future()
+        fut.set_result(None)
+        return fut
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Always True: there is no sweeper to stop."""
+        return True
+
+
+def _does_match(kind: str, path: tuple[str, ...], ns: tuple[str, ...]) -> bool:
+    if len(ns) < len(path):
+        return False
+    pairs = zip(ns, path) if kind == "prefix" else zip(reversed(ns), reversed(path))
+    return all(p == "*" or k == p for k, p in pairs)
+

@@ -1,0 +1,182 @@
+"""``RedisStore``: the synchronous LangGraph ``BaseStore`` on Redis (RediSearch).
+
+Example:
+    >>> from langmem_ext.store import RedisStore
+    >>> with RedisStore.from_conn_string(url) as store:  # doctest: +SKIP
+    ...     store.put(("users", "u1"), "prefs", {"theme": "dark"})
+    ...     store.get(("users", "u1"), "prefs").value
+    {'theme': 'dark'}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig
+from redis.exceptions import NoScriptError
+
+from langmem_ext.connection import check_server, connect
+from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
+from langmem_ext.store.base import BaseRedisStore, Gen, _ensure_ttl
+from langmem_ext.store.schema import RedisIndexConfig, SearchMode
+
+__all__ = ["RedisStore"]
+
+
+def run_pipe(client: Any, req: Pipe) -> list[Any]:
+    """Execute a :class:`Pipe` on a sync client, reloading scripts once if the server lost them."""
+    for attempt in (0, 1):
+        pipe = client.pipeline(transaction=False)
+        for cmd in req.cmds:
+            pipe.execute_command(*cmd)
+        try:
+            return pipe.execute(raise_on_error=not req.tolerant)
+        except NoScriptError:
+            if attempt:
+                raise
+            client.script_load(WRITE_LUA)
+            client.script_load(TOUCH_LUA)
+    raise AssertionError("unreachable")
+
+
+class RedisStore(BaseRedisStore):
+    """A LangGraph store on Redis 8 / Redis Stack >= 7.2: hashes + one RediSearch index.
+
+    Semantics are InMemoryStore's (LangGraph's own store tests pass unchanged); exact
+    matches are hashed TAG tokens, so namespaces and keys may hold any characters.
+
+    Args:
+        client: a ``redis.Redis`` with ``decode_responses=False`` (see
+            :func:`langmem_ext.connection.connect`).
+        index: ``{"dims", "embed", "fields"}`` as LangGraph's ``IndexConfig``, plus
+            ``mode`` (``"vector"`` default, ``"text"``, ``"hybrid"``), ``algorithm``
+            (``"hnsw"``/``"flat"``), ``m``, ``ef_construction``, ``ef_runtime``, ``rrf_k``.
+        ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; expiry is native.
+        prefix: key prefix, so several stores can share one Redis.
+
+    ``setup()`` is idempotent and also runs on first use.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        index: RedisIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        prefix: str = "langmem",
+    ) -> None:
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix)  # type: ignore[arg-type]
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        url: str,
+        *,
+        index: RedisIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        prefix: str = "langmem",
+    ) -> Iterator[RedisStore]:
+        """A set-up store on a new connection to ``url``, closed on exit."""
+        client = connect(url)
+        try:
+            store = cls(client, index=index, ttl=ttl, prefix=prefix)
+            store.setup()
+            yield store
+        finally:
+            client.close()
+
+    # -- driver
+    def _answer(self, req: Any) -> Any:
+        if isinstance(req, Pipe):
+            return run_pipe(self._sync_client(), req)
+        if isinstance(req, Embed):
+            return self.embeddings.embed_documents(req.texts)  # type: ignore[union-attr]
+        if isinstance(req, EmbedQueries):
+            return [self.embeddings.embed_query(q) for q in req.texts]  # type: ignore[union-attr]
+        if isinstance(req, Check):
+            return check_server(self._sync_client(), modules=("search",))
+        raise TypeError(f"unknown request {req!r}")
+
+    def _sync_client(self) -> redis.Redis:
+        return self._client
+
+    def _drive(self, gen: Gen) -> Any:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                req = gen.throw(error) if error is not None else gen.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            error = None
+            try:
+                reply = self._answer(req)
+            except Exception as exc:  # handed to the generator, which may explain it
+                error = exc
+
+    # -- API
+    def setup(self) -> None:
+        """Create or migrate the index (idempotent; versioned in Redis)."""
+        self._ready = False
+        self._drive(self._setup_gen())
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return self._drive(self._batch_gen(ops))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        return await asyncio.get_running_loop().run_in_executor(None, self.batch, list(ops))
+
+    def search(  # type: ignore[override]
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[SearchItem]:
+        """``BaseStore.search`` plus ``mode`` to override the index's default ranking."""
+        if mode is None:
+            return super().search(namespace_prefix, query=query, filter=filter, limit=limit,
+                                  offset=offset, refresh_ttl=refresh_ttl)
+        op = self._mode_op(namespace_prefix, query=query, filter=filter, limit=limit,
+                           offset=offset, refresh_ttl=refresh_ttl, mode=mode)
+        return self._drive(self._batch_gen([op], {0: mode}))[0]
+
+    def put_if_version(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        *,
+        expected_version: int | None,
+        index: list[str] | bool | None = None,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> int | None:
+        """Compare-and-set: write only if the item's version is ``expected_version``.
+
+        ``expected_version=None`` means "the item must not exist". Versions start at 1
+        and grow by one on every write (``put`` included); read them with
+        :meth:`get_with_version`. Atomic in Redis (one Lua script).
+
+        Returns:
+            The new version, or ``None`` if another writer got there first.
+        """
+        return self._drive(self._put_if_version_gen(namespace, key, value, expected_version, index,
+                                                    _ensure_ttl(self.ttl_config, ttl)))
+
+    def get_with_version(self, namespace: tuple[str, ...], key: str) -> tuple[Item | None, int | None]:
+        """The item and its version (``(None, None)`` if absent), for :meth:`put_if_version`."""
+        return self._drive(self._version_gen(namespace, key))
+
+    def delete_namespace_prefix(self, prefix: Sequence[str]) -> int:
+        """Delete every item whose namespace starts with ``prefix``; returns how many."""
+        return self._drive(self._delete_prefix_gen(prefix))
