@@ -120,6 +120,19 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP}
 
 
+def _same_topic(a: str, b: str) -> bool:
+    """Two rules about the same thing: mostly the same words, or the same verb with one
+    other word each ("answer in French" replaces "answer in English")."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return False
+    if len(wa & wb) / len(wa | wb) >= 0.5:
+        return True
+    la = [w for w in re.findall(r"[a-z0-9']+", a.lower()) if w not in _STOP]
+    lb = [w for w in re.findall(r"[a-z0-9']+", b.lower()) if w not in _STOP]
+    return len(la) == len(lb) == 2 and la[0] == lb[0]
+
+
 def _speaker(message: BaseMessage) -> str:
     return (getattr(message, "name", None) or "User").strip() or "User"
 
@@ -182,9 +195,7 @@ def extract_operations(
                 rule = rule[0].upper() + rule[1:]
                 if any(_same(rule, r.rule) for r in rules):  # type: ignore[attr-defined]
                     continue
-                words = _words(rule)
-                similar = next((r for r in rules if r.id not in updated and words and
-                                len(words & _words(r.rule)) / len(words | _words(r.rule)) >= 0.5), None)  # type: ignore[attr-defined]
+                similar = next((r for r in rules if r.id not in updated and _same_topic(rule, r.rule)), None)  # type: ignore[attr-defined]
                 memory = {"rule": rule, "source": sentence, "scope": "general", "importance": 7}
                 if similar is not None:
                     updated.add(similar.id)

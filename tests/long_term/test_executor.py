@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import time
+
+from langchain_core.messages import HumanMessage
+from langgraph.graph import START, MessagesState, StateGraph
+
+from langmem_ext.long_term import from_value
+from langmem_ext.long_term.executor import ReflectionExecutor, merge_messages
+from langmem_ext.long_term.reflection import ReflectionNode
+from langmem_ext.long_term.testing import ScriptedChatModel
+
+CONFIG = {"configurable": {"user_id": "u1", "thread_id": "t1"}}
+SEM = ("memories", "u1", "semantic")
+
+
+def ops(*operations):
+    return {"operations": list(operations)}
+
+
+def contents(store):
+    return sorted(from_value(i.value).content for i in store.search(SEM, limit=50))
+
+
+def test_merge_messages_keeps_older_unique_first():
+    a, b, c = (HumanMessage(t, id=t) for t in "abc")
+    b2 = HumanMessage("b edited", id="b")
+    assert [m.content for m in merge_messages([a, b], [b2, c])] == ["a", "b edited", "c"]
+
+
+def test_debounce_one_call_and_no_message_dropped(store):
+    model = ScriptedChatModel(responses=[ops()])
+    executor = ReflectionExecutor(ReflectionNode(model), delay=60)
+    m1, m2, m3 = (HumanMessage(f"message number {i}", id=str(i)) for i in range(3))
+    executor.submit([m1], config=CONFIG, store=store)
+    executor.submit([m2], config=CONFIG, store=store)  # m1 trimmed from the state meanwhile
+    executor.submit([m2, m3], config=CONFIG, store=store)
+    executor.flush()
+    assert len(model.calls) == 1
+    transcript = model.calls[0][-1].content
+    assert all(f"message number {i}" in transcript for i in range(3))
+    executor.shutdown()
+
+
+def test_timer_fires_without_flush(store):
+    executor = ReflectionExecutor(ReflectionNode(), delay=0.05)
+    executor.submit([HumanMessage("I live in Oslo.", id="1")], config=CONFIG, store=store)
+    for _ in range(200):
+        if contents(store):
+            break
+        time.sleep(0.05)
+    assert contents(store) == ["User lives in Oslo"]
+    executor.shutdown()
+
+
+def test_background_failure_is_retried(store):
+    model = ScriptedChatModel(responses=[RuntimeError("boom"), ops(
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User likes rye bread"}})])
+    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=60, backoff=0)
+    executor.submit([HumanMessage("I like rye bread", id="1")], config=CONFIG, store=store)
+    executor.flush()
+    assert contents(store) == ["User likes rye bread"] and len(model.calls) == 2
+    executor.shutdown()
+
+
+def test_gives_up_after_max_retries(store):
+    model = ScriptedChatModel(responses=[RuntimeError("a"), RuntimeError("b")])
+    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=60, max_retries=1, backoff=0)
+    executor.submit([HumanMessage("x y z", id="1")], config=CONFIG, store=store)
+    executor.flush()
+    assert len(model.calls) == 2 and contents(store) == []
+    executor.shutdown()
+
+
+def _graph(node, store):
+    builder = StateGraph(MessagesState)
+    builder.add_node("reflect", node)
+    builder.add_edge(START, "reflect")
+    return builder.compile(store=store)
+
+
+def test_background_node_uses_the_graph_store(store):
+    model = ScriptedChatModel(responses=[ops({"action": "insert", "kind": "semantic", "memory": {"content": "User likes tango"}})])
+    node = ReflectionNode(model, background=True, delay=60)
+    app = _graph(node, store)
+    state = app.invoke({"messages": [HumanMessage("I like tango")]}, CONFIG)
+    app.invoke({"messages": state["messages"] + [HumanMessage("and milonga")]}, CONFIG)
+    assert model.calls == []  # off the request path
+    node.executor.flush()
+    assert len(model.calls) == 1 and contents(store) == ["User likes tango"]
+    node.executor.shutdown()
+
+
+async def test_async_background_debounced(store):
+    model = ScriptedChatModel(responses=[ops({"action": "insert", "kind": "semantic", "memory": {"content": "User likes salsa"}})])
+    node = ReflectionNode(model, background=True, delay=60)
+    app = _graph(node, store)
+    await app.ainvoke({"messages": [HumanMessage("I like salsa", id="a")]}, CONFIG)
+    await app.ainvoke({"messages": [HumanMessage("and bachata", id="b")]}, CONFIG)
+    await node.executor.aflush()
+    assert len(model.calls) == 1
+    assert "I like salsa" in model.calls[0][-1].content and "and bachata" in model.calls[0][-1].content
+    assert contents(store) == ["User likes salsa"]
