@@ -51,12 +51,15 @@ class LocalCluster:
 
     Args:
         masters: number of master nodes (no replicas).
-        modules: load the RedisJSON module (RediSearch is left out: without its
-            coordinator it only ever searches one shard).
+        modules: which of ``"json"`` and ``"search"`` to load. RediSearch loads in
+            cluster mode, but without its coordinator (Redis Cloud/Software only)
+            each FT.SEARCH sees only the shard it runs on.
         timeout: seconds to wait for ``cluster_state:ok``.
     """
 
-    def __init__(self, *, masters: int = 3, modules: bool = True, timeout: float = 20.0) -> None:
+    def __init__(
+        self, *, masters: int = 3, modules: tuple[str, ...] = ("json",), timeout: float = 20.0
+    ) -> None:
         self.masters = masters
         self.modules = modules
         self.timeout = timeout
@@ -97,10 +100,10 @@ class LocalCluster:
             "--save", "",
             "--appendonly", "no",
         ]  # fmt: skip
-        if self.modules:
-            for module in binaries.modules:  # type: ignore[attr-defined]
-                if module.name.startswith("rejson"):
-                    args += ["--loadmodule", str(module)]
+        files = {"json": "rejson", "search": "redisearch"}
+        for module in binaries.modules:  # type: ignore[attr-defined]
+            if any(module.name.startswith(files[m]) for m in self.modules):
+                args += ["--loadmodule", str(module)]
         log = open(node_dir / "log", "wb")  # noqa: SIM115 - closed with the process
         self._procs.append(
             subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
