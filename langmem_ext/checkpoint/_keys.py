@@ -1,6 +1,6 @@
 """Key layout: every key of a thread shares one hash tag, names never parse ambiguously.
 
-A thread owns seven keys, all named ``<prefix>:{<thread>}:<part>``, so Redis Cluster puts
+A thread owns seven keys, all named ``<prefix>:{t:<thread>}:<part>``, so Redis Cluster puts
 them in one slot and a Lua script or MULTI may touch them together:
 
 - ``idx``: sorted set (all scores 0, ordered by bytes) of checkpoint members ``ns|cid``.
@@ -19,8 +19,8 @@ Example:
     'a%7Cb%7Bc%7D'
     >>> unesc(esc("ns:1|x%"))
     'ns:1|x%'
-    >>> thread_keys("lmx", "t{1}").cp
-    'lmx:{t%7B1%7D}:cp'
+    >>> thread_keys("lmx", "a{1}").cp
+    'lmx:{t:a%7B1%7D}:cp'
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class ThreadKeys(NamedTuple):
 @lru_cache(maxsize=8192)
 def thread_keys(prefix: str, thread_id: str) -> ThreadKeys:
     """The keys of ``thread_id`` under ``prefix`` (all in one cluster slot)."""
-    tag = f"{prefix}:{{{esc(thread_id)}}}:"
+    tag = f"{prefix}:{{t:{esc(thread_id)}}}:"  # "t:" keeps the tag non-empty for ""
     return ThreadKeys(*(tag + part for part in ThreadKeys._fields))
 
 

@@ -147,7 +147,7 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         return thread_keys(self.key_prefix, str(thread_id))
 
     def _run_key(self, run_e: str) -> str:
-        return f"{self.key_prefix}:run:{{{run_e}}}"
+        return f"{self.key_prefix}:run:{{r:{run_e}}}"
 
     def _dump(self, value: Any, what: str) -> tuple[str, bytes]:
         try:
