@@ -10,6 +10,13 @@ from langmem_ext.short_term.counting import MessageTokenCounter
 from langmem_ext.short_term.delete import delete_messages, deletion_updates, select_deletions
 from langmem_ext.short_term.extractive import extractive_summary
 from langmem_ext.short_term.importance import HeuristicScorer, LLMScorer, build_context
+from langmem_ext.short_term.middleware import (
+    DeletionMiddleware,
+    ImportanceFilterMiddleware,
+    ShortTermAgentState,
+    SummaryMiddleware,
+    TrimMiddleware,
+)
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, history_problems
 from langmem_ext.short_term.nodes import (
     DeletionNode,
@@ -29,15 +36,20 @@ from langmem_ext.short_term.trim import ContextBudgetError, trim_history
 __all__ = [
     "SUMMARY_MESSAGE_ID",
     "ContextBudgetError",
+    "DeletionMiddleware",
     "DeletionNode",
     "HeuristicScorer",
+    "ImportanceFilterMiddleware",
     "ImportanceFilterNode",
     "LLMScorer",
     "MessageTokenCounter",
     "RunningSummary",
+    "ShortTermAgentState",
     "ShortTermState",
+    "SummaryMiddleware",
     "SummarizationError",
     "SummarizationNode",
+    "TrimMiddleware",
     "TrimNode",
     "asummarize_history",
     "build_context",

@@ -100,3 +100,22 @@ class ScriptedChatModel(BaseChatModel):
             return schema.model_validate(data) if isinstance(schema, type) and issubclass(schema, BaseModel) else data
 
         return RunnableLambda(run)
+
+
+class ToolLoopModel(BaseChatModel):
+    """Plays a script of AI replies (tool calls included) and records every input it sees."""
+
+    script: list[AIMessage]
+    seen: list[list[BaseMessage]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "tool-loop"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ToolLoopModel:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        self.seen.append(list(messages))
+        reply = self.script[min(len(self.seen), len(self.script)) - 1]
+        return ChatResult(generations=[ChatGeneration(message=reply.model_copy(update={"id": None}))])

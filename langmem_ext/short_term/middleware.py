@@ -1,0 +1,265 @@
+"""The same short-term logic as LangChain v1 agent middleware (``create_agent``).
+
+State-changing work (running summary, importance scores, deletions) happens in
+``before_model``; what the model sees is shaped in ``wrap_model_call`` without touching
+the stored history (unless ``rewrite_history=True``). The agent's system prompt is
+counted against the budget.
+
+Example:
+    >>> from langchain.agents import create_agent
+    >>> from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    >>> from langchain_core.messages import AIMessage
+    >>> model = GenericFakeChatModel(messages=iter([AIMessage("hi!")]))
+    >>> agent = create_agent(model, middleware=[SummaryMiddleware(max_tokens=2000), TrimMiddleware(max_tokens=1000)])
+    >>> agent.invoke({"messages": [("user", "hello")]})["messages"][-1].content
+    'hi!'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated, Any
+
+from langchain.agents.middleware.types import AgentMiddleware, AgentState, ModelRequest, ModelResponse
+from langchain_core.messages import BaseMessage, RemoveMessage
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from typing_extensions import NotRequired
+
+from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
+from langmem_ext.short_term.delete import select_deletions
+from langmem_ext.short_term.importance import Relevance, as_scorer, build_context
+from langmem_ext.short_term.messages import is_summary_message, message_key
+from langmem_ext.short_term.nodes import merge_scores
+from langmem_ext.short_term.summarize import (
+    RunningSummary,
+    SummaryResult,
+    asummarize_history,
+    summarize_history,
+    summary_message,
+)
+from langmem_ext.short_term.trim import trim_history
+
+__all__ = [
+    "DeletionMiddleware",
+    "ImportanceFilterMiddleware",
+    "ShortTermAgentState",
+    "SummaryMiddleware",
+    "TrimMiddleware",
+]
+
+Handler = Callable[[ModelRequest], ModelResponse]
+AsyncHandler = Callable[[ModelRequest], Awaitable[ModelResponse]]
+
+
+class ShortTermAgentState(AgentState):
+    """Agent state with the running summary and the importance-score cache."""
+
+    running_summary: NotRequired[dict[str, Any] | None]
+    importance_scores: NotRequired[Annotated[dict[str, float], merge_scores]]
+
+
+def _with_system(request: ModelRequest) -> tuple[list[BaseMessage], bool]:
+    system = request.system_message
+    return ([system, *request.messages], True) if system is not None else (list(request.messages), False)
+
+
+def _override(request: ModelRequest, messages: list[BaseMessage], had_system: bool) -> ModelRequest:
+    return request.override(messages=messages[1:] if had_system else messages)
+
+
+class _ViewMiddleware(AgentMiddleware):
+    """Shapes the model input in ``wrap_model_call``; subclasses give ``_view``."""
+
+    state_schema = ShortTermAgentState
+
+    def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
+        return messages
+
+    def wrap_model_call(self, request: ModelRequest, handler: Handler) -> ModelResponse:
+        messages, had_system = _with_system(request)
+        return handler(_override(request, self._view(messages, request.state), had_system))
+
+    async def awrap_model_call(self, request: ModelRequest, handler: AsyncHandler) -> ModelResponse:
+        messages, had_system = _with_system(request)
+        return await handler(_override(request, self._view(messages, request.state), had_system))
+
+
+class TrimMiddleware(_ViewMiddleware):
+    """Trim the model input to ``max_tokens`` (see :func:`trim_history`); history untouched."""
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        model: str | None = "gpt-4o-mini",
+        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+        allow_partial: bool = False,
+    ) -> None:
+        super().__init__()
+        if max_tokens <= 0:
+            raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
+        self.max_tokens = max_tokens
+        self.allow_partial = allow_partial
+        self.counter = as_counter(token_counter, model=model)
+
+    def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
+        return trim_history(messages, max_tokens=self.max_tokens, token_counter=self.counter, allow_partial=self.allow_partial)
+
+
+class SummaryMiddleware(_ViewMiddleware):
+    """Running summary before each model call (one model call per trigger, offline if ``model=None``).
+
+    Options as :class:`~langmem_ext.short_term.nodes.SummarizationNode`. With
+    ``rewrite_history=True`` the summarised messages are removed from the state.
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        *,
+        max_tokens: int | None = None,
+        trigger_messages: int | None = None,
+        trigger_fraction: float | None = None,
+        context_window: int | None = None,
+        keep_tokens: int | None = None,
+        keep_messages: int | None = None,
+        max_summary_tokens: int = 256,
+        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+        tokenizer_model: str | None = None,
+        prompt: str = DEFAULT_SUMMARY_PROMPT,
+        rewrite_history: bool = False,
+    ) -> None:
+        super().__init__()
+        if max_tokens is None and trigger_messages is None and trigger_fraction is None:
+            raise ValueError("Give SummaryMiddleware a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
+        self.model = model
+        self.prompt = prompt
+        self.rewrite_history = rewrite_history
+        self.options = dict(
+            token_counter=as_counter(token_counter, model=tokenizer_model),
+            trigger_tokens=max_tokens,
+            trigger_messages=trigger_messages,
+            trigger_fraction=trigger_fraction,
+            context_window=context_window,
+            keep_tokens=keep_tokens,
+            keep_messages=keep_messages,
+            max_summary_tokens=max_summary_tokens,
+        )
+        summarize_history([], model=model, **self.options)  # validates the options now, not at the first call
+
+    def _update(self, result: SummaryResult) -> dict[str, Any] | None:
+        if not result.summarized:
+            return None
+        update: dict[str, Any] = {"running_summary": result.running_summary.model_dump(mode="json")}
+        if self.rewrite_history:
+            update["messages"] = [RemoveMessage(id=REMOVE_ALL_MESSAGES), *result.messages]
+        return update
+
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return self._update(
+            summarize_history(state["messages"], model=self.model, running_summary=state.get("running_summary"),
+                              prompt=self.prompt, **self.options)
+        )
+
+    async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return self._update(
+            await asummarize_history(state["messages"], model=self.model, running_summary=state.get("running_summary"),
+                                     prompt=self.prompt, **self.options)
+        )
+
+    def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
+        summary = RunningSummary.coerce(state.get("running_summary"))
+        if summary is None or not summary.text:
+            return messages
+        covered = set(summary.covered_ids)
+        rest = [m for m in messages if not is_summary_message(m) and not (m.id and m.id in covered)]
+        k = 0
+        while k < len(rest) and rest[k].type == "system":
+            k += 1
+        return [*rest[:k], summary_message(summary.text), *rest[k:]]
+
+
+class ImportanceFilterMiddleware(_ViewMiddleware):
+    """Score new messages once (``before_model``), then fill ``max_tokens`` by importance.
+
+    Options as :class:`~langmem_ext.short_term.nodes.ImportanceFilterNode`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        scorer: Any = None,
+        keep_last_turns: int = 2,
+        relevance: Relevance = "none",
+        relevance_weight: float = 0.5,
+        embed: Any = None,
+        model: str | None = "gpt-4o-mini",
+        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+    ) -> None:
+        super().__init__()
+        if relevance == "embedding" and embed is None:
+            raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
+        self.max_tokens = max_tokens
+        self.scorer = as_scorer(scorer)
+        self.keep_last_turns = keep_last_turns
+        self.relevance = relevance
+        self.relevance_weight = relevance_weight
+        self.embed = embed
+        self.embedding_cache: dict[str, list[float]] = {}
+        self.counter = as_counter(token_counter, model=model)
+
+    def _new(self, state: Any) -> tuple[list[BaseMessage], list[BaseMessage]]:
+        known = state.get("importance_scores") or {}
+        messages = list(state["messages"])
+        return messages, [m for m in messages if message_key(m) not in known]
+
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        messages, new = self._new(state)
+        if not new:
+            return None
+        scores = self.scorer.score(new, history=messages[: messages.index(new[0])])
+        return {"importance_scores": {message_key(m): s for m, s in zip(new, scores)}}
+
+    async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        messages, new = self._new(state)
+        if not new:
+            return None
+        scores = await self.scorer.ascore(new, history=messages[: messages.index(new[0])])
+        return {"importance_scores": {message_key(m): s for m, s in zip(new, scores)}}
+
+    def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
+        return build_context(
+            messages,
+            scores=state.get("importance_scores") or {},
+            max_tokens=self.max_tokens,
+            keep_last_turns=self.keep_last_turns,
+            token_counter=self.counter,
+            relevance=self.relevance,
+            relevance_weight=self.relevance_weight,
+            embed=self.embed,
+            embedding_cache=self.embedding_cache,
+        )
+
+
+class DeletionMiddleware(AgentMiddleware):
+    """Permanently delete before each model call (e.g. ``keep_last_turns=20``), history kept valid."""
+
+    def __init__(
+        self,
+        *,
+        ids: Iterable[str] | None = None,
+        predicate: Callable[[BaseMessage], bool] | None = None,
+        keep_last_turns: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.selection = dict(ids=list(ids) if ids is not None else None, predicate=predicate, keep_last_turns=keep_last_turns)
+        select_deletions([], **self.selection)  # validates now
+
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        doomed = select_deletions(state["messages"], **self.selection)
+        return {"messages": [RemoveMessage(id=i) for i in doomed]} if doomed else None
+
+    async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return self.before_model(state, runtime)
