@@ -151,6 +151,26 @@ class RedisStore(BaseRedisStore):
                            offset=offset, refresh_ttl=refresh_ttl, mode=mode)
         return self._drive(self._batch_gen([op], {0: mode}))[0]
 
+    async def asearch(  # type: ignore[override]
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[SearchItem]:
+        """``BaseStore.asearch`` plus ``mode`` (runs the sync client in a thread)."""
+        if mode is None:
+            return await super().asearch(namespace_prefix, query=query, filter=filter, limit=limit,
+                                         offset=offset, refresh_ttl=refresh_ttl)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.search(namespace_prefix, query=query, filter=filter, limit=limit,
+                                      offset=offset, refresh_ttl=refresh_ttl, mode=mode))
+
     def put_if_version(
         self,
         namespace: tuple[str, ...],
@@ -180,3 +200,26 @@ class RedisStore(BaseRedisStore):
     def delete_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """Delete every item whose namespace starts with ``prefix``; returns how many."""
         return self._drive(self._delete_prefix_gen(prefix))
+
+    async def aput_if_version(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        *,
+        expected_version: int | None,
+        index: list[str] | bool | None = None,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> int | None:
+        """Async twin of :meth:`put_if_version` (runs the sync client in a thread)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.put_if_version(namespace, key, value, expected_version=expected_version,
+                                              index=index, ttl=ttl))
+
+    async def aget_with_version(self, namespace: tuple[str, ...], key: str) -> tuple[Item | None, int | None]:
+        """Async twin of :meth:`get_with_version`."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.get_with_version, namespace, key)
+
+    async def adelete_namespace_prefix(self, prefix: Sequence[str]) -> int:
+        """Async twin of :meth:`delete_namespace_prefix`."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.delete_namespace_prefix, prefix)
