@@ -257,6 +257,7 @@ def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _SUPERSEDED = ("no longer true", "(archived)", "superseded")
+_ASSISTANT_PART = re.compile(r"\s*(?:Action:\s*)?Assistant(?: replied)?:")
 
 
 def clean_memory_line(line: str) -> str | None:
@@ -269,10 +270,13 @@ def clean_memory_line(line: str) -> str | None:
         True
         >>> clean_memory_line("* The user's dog is Pixel.")
         "The user's dog is Pixel."
+        >>> clean_memory_line('- [episodic] "User: I play chess. Action: Assistant replied: Nice!"')
+        'User: I play chess.'
     """
     text = line.strip()
     if any(mark in text.lower() for mark in _SUPERSEDED):
         return None
+    episode = "[episodic]" in text
     quoted = _QUOTED.findall(text)
     if text.startswith(("-", "*", "•")) and quoted:
         try:
@@ -280,7 +284,10 @@ def clean_memory_line(line: str) -> str | None:
         except ValueError:
             text = max(quoted, key=len)
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return text.lstrip("-*•").strip()
+    text = text.lstrip("-*•").strip()
+    if episode:  # what the user said, not what the assistant answered (no echo loops)
+        text = _ASSISTANT_PART.split(text, maxsplit=1)[0].strip()
+    return text
 
 
 def rank_candidates(
@@ -340,8 +347,17 @@ def compose_reply(
     question = _text(last).strip()
     pool = _candidates(messages, last)
     lines = [line for _, line in pool if line.strip() != question]
-    ranked = rank_candidates(question, lines, embed=embed)[:max_items]
-    recalled = [lines[i] for _, i in ranked]
+    ranked = rank_candidates(question, lines, embed=embed)
+    # shorter lines first among equals (a fact before the episode it came from), no repeats
+    ranked.sort(key=lambda p: (-p[0] / (1 + 0.02 * len(_terms(lines[p[1]]))), p[1]))
+    recalled: list[str] = []
+    for _, i in ranked:
+        terms = set(_terms(lines[i]))
+        if any(len(terms & set(_terms(r))) >= 0.6 * min(len(terms), len(set(_terms(r)))) for r in recalled):
+            continue
+        recalled.append(lines[i])
+        if len(recalled) == max_items:
+            break
     if _is_question(question):
         if not recalled:
             return f'I found nothing in memory about "{question.rstrip("?")}".'

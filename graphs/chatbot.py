@@ -1,0 +1,195 @@
+"""``chatbot``: every memory layer in one graph.
+
+::
+
+    START -> summarize -> filter -> recall -> trim -> respond -> reflect -> END
+
+* ``summarize`` (SummarizationNode): older turns are folded into a running summary.
+* ``filter`` (ImportanceFilterNode): of what is left, the important turns fill the budget.
+* ``recall`` (RecallNode): memories of this user from every earlier thread, as a
+  system block.
+* ``trim`` (TrimNode): a last guard so the model input never exceeds ``context_budget``.
+* ``respond``: the chat model answers from that context (the offline responder when no
+  model is configured); the tokens it saw are recorded in ``context_tokens``.
+* ``reflect`` (ReflectionNode, in the background): new facts, episodes and rules go to
+  the store for the next thread.
+
+The checkpointer keeps the thread (messages, running summary, scores); the store keeps
+memories across threads under ``("memories", user_id, kind)``.
+
+Run directly (``python graphs/chatbot.py``) it compiles with our RedisSaver and RedisStore
+on ``$REDIS_URL`` (or an embedded Redis) and chats on two threads.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from langchain_core.messages import AnyMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
+
+from langmem_ext.long_term import ReflectionNode
+from langmem_ext.short_term import (
+    ImportanceFilterNode,
+    MessageTokenCounter,
+    ShortTermState,
+    SummarizationNode,
+    TrimNode,
+)
+
+try:  # package import (examples, tests, the demo) or file import (langgraph dev)
+    from graphs.common import embeddings, models
+except ImportError:  # pragma: no cover - langgraph dev adds the project root to sys.path
+    from common import embeddings, models  # type: ignore[no-redef]
+
+__all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "wait_for_reflection"]
+
+DEFAULT_CONTEXT_BUDGET = 2000
+"""Tokens of model input (system prompt, summary, memories and recent turns)."""
+
+SYSTEM_PROMPT = "You are a helpful assistant with a long-term memory of this user."
+
+_REFLECTORS: weakref.WeakKeyDictionary[Any, ReflectionNode] = weakref.WeakKeyDictionary()
+
+
+class ChatbotState(ShortTermState):
+    """The thread's state: the short-term keys plus what recall found and the context size."""
+
+    recalled: list[str]
+    context_tokens: int
+
+
+def build_graph(
+    *,
+    checkpointer: Any = None,
+    store: Any = None,
+    model: Any = None,
+    memory_model: Any = None,
+    context_budget: int = DEFAULT_CONTEXT_BUDGET,
+    reflection_delay: float = 1.0,
+) -> Any:
+    """Compile the chatbot.
+
+    Args:
+        checkpointer: where threads are kept (e.g. ``RedisSaver``); ``None`` for LangGraph's server.
+        store: where memories are kept (e.g. ``RedisStore`` with a vector index); ``None``
+            uses the store the runtime provides.
+        model: the chat model; default from the environment (``graphs.common.models``).
+        memory_model: the model for summaries and reflection; default from the environment
+            (``None`` there means the offline strategies).
+        context_budget: tokens of model input.
+        reflection_delay: seconds of quiet before background reflection runs.
+    """
+    if context_budget < 200:
+        raise ValueError(f"context_budget={context_budget} leaves no room for a conversation; use at least 200.")
+    configured = models()
+    chat = model if model is not None else configured.chat
+    memory = memory_model if memory_model is not None else (configured.memory if model is None else None)
+    counter = MessageTokenCounter(model="gpt-4o-mini")
+    reflect = ReflectionNode(model=memory, background=True, delay=reflection_delay)
+
+    def respond(state: ChatbotState) -> dict[str, Any]:
+        context: list[AnyMessage] = state.get("llm_input_messages") or state["messages"]
+        reply = chat.invoke(context)
+        return {"messages": [reply], "context_tokens": counter(context)}
+
+    async def arespond(state: ChatbotState) -> dict[str, Any]:
+        context: list[AnyMessage] = state.get("llm_input_messages") or state["messages"]
+        reply = await chat.ainvoke(context)
+        return {"messages": [reply], "context_tokens": counter(context)}
+
+    from langchain_core.runnables import RunnableLambda
+
+    builder = StateGraph(ChatbotState)
+    builder.add_node(
+        "summarize",
+        SummarizationNode(
+            model=memory,
+            max_tokens=int(context_budget * 0.55),
+            keep_tokens=int(context_budget * 0.3),
+            max_summary_tokens=max(64, context_budget // 5),
+            output_messages_key="llm_input_messages",
+        ),
+    )
+    builder.add_node(
+        "filter",
+        ImportanceFilterNode(
+            max_tokens=int(context_budget * 0.7),
+            relevance="embedding",
+            embed=embeddings,
+            input_messages_key="llm_input_messages",
+            output_messages_key="llm_input_messages",
+        ),
+    )
+    builder.add_node("recall", _stopgap_recall)
+    builder.add_node("trim", TrimNode(max_tokens=context_budget, input_messages_key="llm_input_messages"))
+    builder.add_node("respond", RunnableLambda(respond, afunc=arespond, name="respond"))
+    builder.add_node("reflect", reflect)
+    builder.add_edge(START, "summarize")
+    builder.add_edge("summarize", "filter")
+    builder.add_edge("filter", "recall")
+    builder.add_edge("recall", "trim")
+    builder.add_edge("trim", "respond")
+    builder.add_edge("respond", "reflect")
+    builder.add_edge("reflect", END)
+    compiled = builder.compile(checkpointer=checkpointer, store=store, name="chatbot")
+    _REFLECTORS[compiled] = reflect
+    return compiled
+
+
+def _stopgap_recall(state: ChatbotState, config: RunnableConfig, *, store: BaseStore) -> dict[str, Any]:
+    # TEMPORARY until RecallNode (engineer E) lands: search the user's memories.
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from langmem_ext.long_term.render import quote
+
+    user = (config.get("configurable") or {}).get("user_id", "default-user")
+    context = list(state.get("llm_input_messages") or state["messages"])
+    query = next((m.content for m in reversed(context) if isinstance(m, HumanMessage)), "")
+    items = [i for i in store.search(("memories", user), query=str(query), limit=8) if "kind" in i.value]
+    items = [i for i in items if not i.value.get("valid_to")][:5]
+    lines = [f"- [{i.value['kind']}] {quote(str(i.value.get('content', '')))}" for i in items]
+    block = SystemMessage(SYSTEM_PROMPT + "\n<memories>\n" + "\n".join(lines) + "\n</memories>")
+    rest = [m for m in context if not (isinstance(m, SystemMessage) and m.id == "system-prompt")]
+    block.id = "system-prompt"
+    return {"llm_input_messages": [block, *rest], "recalled": [str(i.value.get("content", "")) for i in items]}
+
+
+def wait_for_reflection(compiled: Any) -> None:
+    """Run any pending background reflection of ``compiled`` now and wait for it."""
+    node = _REFLECTORS.get(compiled)
+    if node is not None and node._executor is not None:
+        node.executor.flush()
+
+
+graph = build_graph()
+"""For ``langgraph dev`` / Studio: no checkpointer or store (the server injects its own)."""
+
+
+def _main() -> None:  # pragma: no cover - exercised by tests/graphs via subprocess
+    from langchain_core.messages import HumanMessage
+
+    try:
+        from graphs.common import redis_backends, thread_config
+    except ImportError:
+        from common import redis_backends, thread_config  # type: ignore[no-redef]
+
+    print(models().description)
+    with redis_backends() as (saver, store):
+        chatbot = build_graph(checkpointer=saver, store=store)
+        first = thread_config("chatbot-example-1", user_id="example-user")
+        for text in ("Hi, I'm Sam and I live in Oslo.", "I am allergic to peanuts."):
+            print("you:", text)
+            print("bot:", chatbot.invoke({"messages": [HumanMessage(text)]}, first)["messages"][-1].content)
+        wait_for_reflection(chatbot)
+        second = thread_config("chatbot-example-2", user_id="example-user")
+        question = "What am I allergic to?"
+        print("you (new thread):", question)
+        print("bot:", chatbot.invoke({"messages": [HumanMessage(question)]}, second)["messages"][-1].content)
+
+
+if __name__ == "__main__":
+    _main()
