@@ -16,7 +16,7 @@ from langchain_core.language_models.fake_chat_models import ParrotFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
-__all__ = ["build_graph", "human", "expected", "contents", "config"]
+__all__ = ["build_graph", "human", "expected", "contents", "config", "reference_checkpoints"]
 
 _MODEL = ParrotFakeChatModel()
 
@@ -68,3 +68,13 @@ def build_graph(checkpointer: Any, *, before_reply: Callable[[MessagesState], No
     builder.add_node("chat", RunnableLambda(chat, afunc=achat))
     builder.add_edge(START, "chat")
     return builder.compile(checkpointer=checkpointer)
+
+
+def reference_checkpoints(turns: int) -> int:
+    """How many checkpoints ``turns`` turns write, counted with LangGraph's InMemorySaver."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    graph = build_graph(InMemorySaver())
+    for turn in range(turns):
+        graph.invoke({"messages": [human("ref", turn)]}, config("ref"))
+    return len(list(graph.get_state_history(config("ref"))))

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import pytest
 import redis
-from langgraph.checkpoint.memory import InMemorySaver
 
 from langmem_ext.checkpoint import _lua
 from tests.reliability._backends import FAST, make_saver
-from tests.reliability._chat_graph import build_graph, config, contents, expected, human
+from tests.reliability._chat_graph import (
+    build_graph,
+    config,
+    contents,
+    expected,
+    human,
+    reference_checkpoints,
+)
 from tests.reliability._proxy import FaultProxy
 
 FAULTS = ["drop_reply_after", "cut_request"]
-
-
-def _checkpoints_without_faults(turns: int) -> int:
-    graph = build_graph(InMemorySaver())
-    for turn in range(turns):
-        graph.invoke({"messages": [human("ref", turn)]}, config("ref"))
-    return len(list(graph.get_state_history(config("ref"))))
 
 
 def _arm(proxy: FaultProxy, fault: str, pattern: bytes, times: int = 1) -> None:
@@ -46,7 +45,7 @@ def test_checkpoints_and_writes_land_once_through_a_flaky_connection(
     clean = build_graph(make_saver(redis_url))  # read back without the proxy
     assert contents(clean.get_state(config(thread)).values["messages"]) == expected(thread, 6)
     history = list(clean.get_state_history(config(thread)))
-    assert len(history) == _checkpoints_without_faults(6)
+    assert len(history) == reference_checkpoints(6)
     assert len({h.config["configurable"]["checkpoint_id"] for h in history}) == len(history)
     for snapshot in history:
         messages = snapshot.values.get("messages", [])
