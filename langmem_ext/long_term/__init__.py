@@ -17,8 +17,20 @@ from langmem_ext.long_term.schemas import (
 )
 from langmem_ext.long_term.dates import annotate_dates, find_relative_dates
 from langmem_ext.long_term.executor import ReflectionExecutor
+from langmem_ext.long_term.forgetting import (
+    STATS_NAMESPACE,
+    ForgetReport,
+    aforget_user,
+    aforget_weak,
+    current_strength,
+    forget_user,
+    forget_weak,
+    reinforce,
+)
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, NamespaceTemplateError, resolve_namespace
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
+from langmem_ext.long_term.procedural import aload_rules, load_rules, render_rules, system_prompt_with_rules
+from langmem_ext.long_term.recall import MEMORY_BLOCK_ID, RankWeights, RecallNode, RecallResult, rank_candidates
 from langmem_ext.long_term.reflection import DEFAULT_REFLECTION_PROMPT, ReflectionNode, ReflectionResult
 from langmem_ext.long_term.writer import (
     Applied,
@@ -32,6 +44,23 @@ from langmem_ext.long_term.writer import (
 )
 
 __all__ = [
+    "MEMORY_BLOCK_ID",
+    "STATS_NAMESPACE",
+    "ForgetReport",
+    "RankWeights",
+    "RecallNode",
+    "RecallResult",
+    "aforget_user",
+    "aforget_weak",
+    "aload_rules",
+    "current_strength",
+    "forget_user",
+    "forget_weak",
+    "load_rules",
+    "rank_candidates",
+    "reinforce",
+    "render_rules",
+    "system_prompt_with_rules",
     "DEFAULT_NAMESPACES",
     "DEFAULT_REFLECTION_PROMPT",
     "Applied",

@@ -108,12 +108,15 @@ def _race(store, concurrency):
     fact = SemanticMemory(content="Counts visits")
     put_memories(store, NS, [fact])
     barrier = threading.Barrier(2, timeout=0.5)
+    local = threading.local()
 
     def bump(memory):
-        try:
-            barrier.wait()  # with a lock the other writer cannot read now: the barrier breaks, we go on
-        except threading.BrokenBarrierError:
-            pass
+        if not getattr(local, "waited", False):  # only on each writer's first read (not on CAS retries)
+            local.waited = True
+            try:
+                barrier.wait()  # with a lock the other writer cannot read now: the barrier breaks, we go on
+            except threading.BrokenBarrierError:
+                pass
         return memory.model_copy(update={"access_count": memory.access_count + 1})
 
     threads = [

@@ -1,0 +1,274 @@
+"""Forgetting: strength that decays with disuse, reinforcement on recall, erasure.
+
+Strength follows an exponential forgetting curve: ``s(t) = s0 * 0.5 ** (age / half_life)``
+where ``age`` is the time since the memory was last accessed (or written), and
+recall reinforces it (``s + boost * (1 - s)``). A forget pass archives (or
+deletes) memories whose current strength fell under a threshold; pinned ones
+are exempt.
+
+Access statistics (``last_accessed_at``, ``access_count``, ``strength``) are
+kept in a small sidecar item per memory (namespace ``("memories", "{user_id}",
+"access")``, same key, never embedded), so reinforcing a memory never rewrites
+(and re-embeds) it; :func:`overlay_stats` merges them back.
+
+:func:`forget_user` erases everything under a user's namespace prefix, with the
+store's prefix deletion when it has one (our ``RedisStore``).
+
+Example:
+    >>> from datetime import datetime, timedelta, timezone
+    >>> now = datetime(2025, 1, 31, tzinfo=timezone.utc)
+    >>> round(current_strength(1.0, now - timedelta(days=30), now, half_life=timedelta(days=30)), 3)
+    0.5
+    >>> reinforce(0.5)
+    0.75
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from langgraph.store.base import BaseStore, PutOp, SearchOp
+
+from langmem_ext.long_term.operations import Changes, record_change
+from langmem_ext.long_term.schemas import MemoryBase, from_value, utcnow
+from langmem_ext.long_term.writer import aapply_changes, apply_changes, check_namespace
+
+__all__ = [
+    "STATS_NAMESPACE",
+    "ForgetReport",
+    "current_strength",
+    "reinforce",
+    "overlay_stats",
+    "stats_ops",
+    "forget_weak",
+    "aforget_weak",
+    "forget_user",
+    "aforget_user",
+]
+
+STATS_NAMESPACE: tuple[str, ...] = ("memories", "{user_id}", "access")
+"""Template of the sidecar namespace holding access statistics."""
+
+_PAGE = 500
+
+
+def current_strength(strength: float, last_access: datetime, now: datetime, *, half_life: timedelta) -> float:
+    """Strength decayed exponentially since ``last_access``."""
+    if half_life.total_seconds() <= 0:
+        raise ValueError(f"half_life must be positive, got {half_life!r}.")
+    age = max(0.0, (now - last_access).total_seconds())
+    return strength * 0.5 ** (age / half_life.total_seconds())
+
+
+def reinforce(strength: float, *, boost: float = 0.5) -> float:
+    """Strength after a recall: closes ``boost`` of the gap to 1."""
+    if not 0.0 <= boost <= 1.0:
+        raise ValueError(f"boost must be within [0, 1], got {boost!r}.")
+    return min(1.0, strength + boost * (1.0 - strength))
+
+
+def overlay_stats(memory: MemoryBase, stats: Mapping[str, Any] | None) -> MemoryBase:
+    """The memory with its sidecar access statistics applied (unchanged when none)."""
+    if not stats:
+        return memory
+    update = {k: stats[k] for k in ("last_accessed_at", "access_count", "strength") if k in stats}
+    return type(memory).model_validate({**memory.model_dump(), **update})
+
+
+def last_access(memory: MemoryBase) -> datetime:
+    """When the memory was last used: recalled, else written."""
+    return memory.last_accessed_at or memory.updated_at
+
+
+def stats_ops(
+    stats_namespace: tuple[str, ...], memories: Sequence[MemoryBase], now: datetime, *, half_life: timedelta, boost: float = 0.5
+) -> list[PutOp]:
+    """Sidecar writes that record one recall of each memory (decay, then reinforce)."""
+    ops = []
+    for m in memories:
+        decayed = current_strength(m.strength, last_access(m), now, half_life=half_life)
+        value = {"last_accessed_at": now.isoformat(), "access_count": m.access_count + 1,
+                 "strength": reinforce(decayed, boost=boost)}
+        ops.append(PutOp(stats_namespace, m.id, value, index=False))
+    return ops
+
+
+@dataclass
+class ForgetReport:
+    """What a forget pass did."""
+
+    scanned: int = 0
+    archived: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    kept_pinned: int = 0
+
+
+def _plan_forget(
+    items: Sequence[Any], stats: Mapping[str, Mapping[str, Any]], *, now: datetime, half_life: timedelta,
+    threshold: float, action: Literal["archive", "delete"], report: ForgetReport,
+) -> Changes:
+    changes = Changes()
+    for item in items:
+        try:
+            memory = overlay_stats(from_value(item.value, key=item.key), stats.get(item.key))
+        except ValueError:
+            continue  # not a memory (e.g. a cursor)
+        report.scanned += 1
+        if memory.status == "archived":
+            continue
+        strength = current_strength(memory.strength, last_access(memory), now, half_life=half_life)
+        if strength >= threshold:
+            continue
+        if memory.pinned:
+            report.kept_pinned += 1
+            continue
+        ns = tuple(item.namespace)
+        if action == "delete":
+            changes.deletes.append((ns, item.key))
+            report.deleted.append(item.key)
+        else:
+            reason = f"strength {strength:.3f} under {threshold}"
+
+            def archive(m: MemoryBase, reason: str = reason) -> MemoryBase | None:
+                if m.pinned or m.status == "archived":
+                    return None
+                return record_change(m.model_copy(update={"status": "archived"}), op="archive", old=None, reason=reason, now=now)
+
+            changes.updates.append((ns, item.key, archive))
+            report.archived.append(item.key)
+    return changes
+
+
+def _check(threshold: float, action: str) -> None:
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be within [0, 1], got {threshold!r}.")
+    if action not in ("archive", "delete"):
+        raise ValueError(f"action must be 'archive' or 'delete', got {action!r}.")
+
+
+def forget_weak(
+    store: BaseStore,
+    namespaces: Sequence[Sequence[str]],
+    *,
+    stats_namespace: Sequence[str] | None = None,
+    threshold: float = 0.05,
+    half_life: timedelta = timedelta(days=30),
+    action: Literal["archive", "delete"] = "archive",
+    now: datetime | None = None,
+) -> ForgetReport:
+    """Archive (or delete) memories whose decayed strength is under ``threshold``.
+
+    Args:
+        store: Any LangGraph store.
+        namespaces: Concrete namespaces to sweep (e.g. each kind of one user).
+        stats_namespace: The user's access-statistics sidecar namespace, if used.
+        threshold: Strength under which a memory is forgotten.
+        half_life: Time for an unused memory's strength to halve.
+        action: ``"archive"`` (kept, never recalled) or ``"delete"``.
+        now: Evaluation time (default now, UTC).
+    """
+    _check(threshold, action)
+    now, report = now or utcnow(), ForgetReport()
+    stats = {k: i.value for k, i in _read_all(store, stats_namespace).items()} if stats_namespace else {}
+    items = [i for ns in namespaces for i in _read_all(store, ns).values()]
+    apply_changes(store, _plan_forget(items, stats, now=now, half_life=half_life, threshold=threshold,
+                                      action=action, report=report))
+    return report
+
+
+async def aforget_weak(
+    store: BaseStore,
+    namespaces: Sequence[Sequence[str]],
+    *,
+    stats_namespace: Sequence[str] | None = None,
+    threshold: float = 0.05,
+    half_life: timedelta = timedelta(days=30),
+    action: Literal["archive", "delete"] = "archive",
+    now: datetime | None = None,
+) -> ForgetReport:
+    """Async :func:`forget_weak`."""
+    _check(threshold, action)
+    now, report = now or utcnow(), ForgetReport()
+    stats = {k: i.value for k, i in (await _aread_all(store, stats_namespace)).items()} if stats_namespace else {}
+    items = [i for ns in namespaces for i in (await _aread_all(store, ns)).values()]
+    await aapply_changes(store, _plan_forget(items, stats, now=now, half_life=half_life, threshold=threshold,
+                                             action=action, report=report))
+    return report
+
+
+def _exact(namespace: Sequence[str], items: Sequence[Any]) -> list[Any]:
+    return [i for i in items if tuple(i.namespace) == tuple(namespace)]
+
+
+def _read_all(store: BaseStore, namespace: Sequence[str]) -> dict[str, Any]:
+    ns, out, offset = check_namespace(namespace), {}, 0
+    while True:
+        (page,) = store.batch([SearchOp(ns, limit=_PAGE, offset=offset)])
+        out.update({i.key: i for i in _exact(ns, page)})
+        if len(page) < _PAGE:
+            break
+        offset += _PAGE
+    return out
+
+
+async def _aread_all(store: BaseStore, namespace: Sequence[str]) -> dict[str, Any]:
+    ns, out, offset = check_namespace(namespace), {}, 0
+    while True:
+        (page,) = await store.abatch([SearchOp(ns, limit=_PAGE, offset=offset)])
+        out.update({i.key: i for i in _exact(ns, page)})
+        if len(page) < _PAGE:
+            break
+        offset += _PAGE
+    return out
+
+
+def _prefix(prefix: Sequence[str]) -> tuple[str, ...]:
+    ns = check_namespace(prefix)
+    if len(ns) < 2:
+        raise ValueError(
+            f"forget_user needs a user's prefix such as ('memories', user_id), got {ns!r}; "
+            "a one-label prefix would erase every user."
+        )
+    return ns
+
+
+def forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
+    """Erase every item under a user's namespace prefix; returns how many were deleted.
+
+    Uses the store's ``delete_namespace_prefix`` when it has one (our
+    ``RedisStore``: one server-side sweep); otherwise lists the namespaces and
+    deletes their items in batches.
+    """
+    prefix = _prefix(namespace_prefix)
+    fast = getattr(store, "delete_namespace_prefix", None)
+    if callable(fast):
+        return int(fast(prefix))
+    count = 0
+    for ns in store.list_namespaces(prefix=prefix, limit=100_000):
+        while True:
+            page = store.search(ns, limit=_PAGE)
+            if not page:
+                break
+            store.batch([PutOp(tuple(i.namespace), i.key, None) for i in page])
+            count += len(page)
+    return count
+
+
+async def aforget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
+    """Async :func:`forget_user`."""
+    prefix = _prefix(namespace_prefix)
+    fast = getattr(store, "adelete_namespace_prefix", None)
+    if callable(fast):
+        return int(await fast(prefix))
+    count = 0
+    for ns in await store.alist_namespaces(prefix=prefix, limit=100_000):
+        while True:
+            page = await store.asearch(ns, limit=_PAGE)
+            if not page:
+                break
+            await store.abatch([PutOp(tuple(i.namespace), i.key, None) for i in page])
+            count += len(page)
+    return count
