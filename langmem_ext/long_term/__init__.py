@@ -32,6 +32,7 @@ from langmem_ext.long_term.operations import Changes, plan_changes, reflection_s
 from langmem_ext.long_term.procedural import aload_rules, load_rules, render_rules, system_prompt_with_rules
 from langmem_ext.long_term.recall import MEMORY_BLOCK_ID, RankWeights, RecallNode, RecallResult, rank_candidates
 from langmem_ext.long_term.reflection import DEFAULT_REFLECTION_PROMPT, ReflectionNode, ReflectionResult
+from langmem_ext.long_term.tools import create_manage_memory_tool, create_search_memory_tool
 from langmem_ext.long_term.writer import (
     Applied,
     ConcurrentUpdateError,
@@ -44,6 +45,8 @@ from langmem_ext.long_term.writer import (
 )
 
 __all__ = [
+    "create_manage_memory_tool",
+    "create_search_memory_tool",
     "MEMORY_BLOCK_ID",
     "STATS_NAMESPACE",
     "ForgetReport",
