@@ -11,22 +11,15 @@ __all__ = [
     "DEFAULT_IMPORTANCE_PROMPT",
 ]
 
-DEFAULT_SUMMARY_PROMPT = """You maintain the running summary of a conversation between a user and an AI assistant.
-
-Current summary (empty at the start):
-<summary>
+DEFAULT_SUMMARY_PROMPT = """Running summary of a conversation so far:
 {existing_summary}
-</summary>
 
-Messages that are leaving the conversation window:
-<messages>
+New messages:
 {messages}
-</messages>
 
-Write the updated summary: merge the new messages into the current summary. Keep facts about the \
-user (names, preferences, plans, dates, numbers), decisions and their reasons, tool results that \
-are still needed, and open questions or promised next steps. Drop small talk. Do not mention that \
-this is a summary. At most {max_words} words. Reply with the summary text only."""
+Rewrite the summary to include the new messages. Keep facts about the user (names, \
+preferences, plans, dates, numbers), decisions, still-needed tool results and open tasks; \
+drop small talk. At most {max_words} words. Reply with the summary only."""
 """Summarisation prompt: ``{existing_summary}``, ``{messages}`` and ``{max_words}``."""
 
 SUMMARY_MESSAGE_PREFIX = "Summary of the earlier conversation:\n"

@@ -2,8 +2,8 @@
 
 OpenAI's chat format costs a few tokens beyond the text: ~3 per message, 1 more for a
 ``name``, 3 to prime the reply, and a tool call's name and JSON arguments. Counts are
-cached per message id and content hash, so a turn recounts only the new messages
-(and a message whose content was edited in place is counted again).
+cached per message id, content hash and tool calls, so a turn recounts only the new
+messages (and a message whose content was edited in place is counted again).
 
 Example:
     >>> from langchain_core.messages import HumanMessage, SystemMessage
@@ -56,6 +56,10 @@ def _non_text_blocks(message: BaseMessage) -> int:
     return sum(1 for b in content if isinstance(b, dict) and not isinstance(b.get("text"), str))
 
 
+def _calls(message: BaseMessage) -> Any:
+    return message.tool_calls if isinstance(message, AIMessage) else None
+
+
 class MessageTokenCounter:
     """Counts tokens of chat messages for one model, caching each message's count.
 
@@ -91,6 +95,8 @@ class MessageTokenCounter:
         self.tokens_per_name = tokens_per_name
         self.reply_priming = 0 if token_counter else reply_priming
         self._cache: dict[tuple[Any, ...], int] = {}
+        # id(obj) -> (obj, content, count): skips hashing for objects seen before unchanged
+        self._same: dict[int, tuple[BaseMessage, Any, int, Any, Any]] = {}
         self._max_entries = max_entries
         self._hits = 0
         self._misses = 0
@@ -106,9 +112,9 @@ class MessageTokenCounter:
     def _key(self, message: BaseMessage) -> tuple[Any, ...]:
         content = message.content
         chash = hash(content) if isinstance(content, str) else hash(repr(content))
-        calls = message.tool_calls if isinstance(message, AIMessage) else None
+        calls = hash(repr(message.tool_calls)) if isinstance(message, AIMessage) and message.tool_calls else 0
         call_id = message.tool_call_id if isinstance(message, ToolMessage) else None
-        return (message.id, message.type, chash, hash(repr(calls)) if calls else 0, message.name, call_id)
+        return (message.id, message.type, chash, calls, message.name, call_id)
 
     def _compute(self, message: BaseMessage) -> int:
         if self._external is not None:
@@ -128,17 +134,30 @@ class MessageTokenCounter:
 
     def count_message(self, message: BaseMessage) -> int:
         """Tokens of one message, overhead included (cached)."""
+        fast = self._same.get(id(message))
+        if fast is not None and fast[0] is message and fast[1] is message.content and fast[3] is message.name and fast[4] is _calls(message):
+            self._hits += 1  # the very same object with the very same content string
+            return fast[2]
         key = self._key(message)
         cached = self._cache.get(key)
         if cached is not None:
             self._hits += 1
+            self._remember(message, cached)
             return cached
         self._misses += 1
         n = self._compute(message)
         if len(self._cache) >= self._max_entries:
             del self._cache[next(iter(self._cache))]
         self._cache[key] = n
+        self._remember(message, n)
         return n
+
+    def _remember(self, message: BaseMessage, n: int) -> None:
+        if not isinstance(message.content, str):
+            return
+        if len(self._same) >= self._max_entries:
+            self._same.clear()
+        self._same[id(message)] = (message, message.content, n, message.name, _calls(message))
 
     def __call__(self, messages: Iterable[BaseMessage]) -> int:
         """Tokens of a whole request: every message plus the reply priming."""

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, ToolMessage
@@ -57,6 +57,12 @@ _PATTERNS: list[tuple[float, re.Pattern[str]]] = [
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 _SMALL_TALK = re.compile(r"^\W*(ok(ay)?|thanks?( you)?|lol|haha+|hi|hello|hey|bye|cool|great|nice|sure|yes|no)\W*$", re.I)
 _WORD = re.compile(r"[a-z0-9']+")
+
+
+@lru_cache(maxsize=65_536)
+def _term_set(text: str) -> frozenset[str]:
+    """Content words of ``text`` (cached: a turn re-reads the same history)."""
+    return frozenset(_terms(text))
 
 
 def _terms(text: str) -> list[str]:
@@ -220,11 +226,10 @@ def _relevance(
                 cache[message_key(m)] = v
         q = _embed(embed, [query])[0]
         return [max(0.0, _cos(q, cache[message_key(m)])) for m in candidates]
-    docs = [set(_terms(content_text(m))) for m in candidates]
-    df = Counter(t for d in docs for t in d)
+    docs = [_term_set(content_text(m)) for m in candidates]
     n = len(docs) + 1
-    q_terms = set(_terms(query))
-    idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
+    q_terms = _term_set(query)
+    idf = {t: math.log(1 + n / (1 + sum(1 for d in docs if t in d))) for t in q_terms}
     total = sum(idf.values()) or 1.0
     return [sum(idf[t] for t in q_terms & d) / total for d in docs]
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import BaseMessage, SystemMessage
 
 __all__ = [
     "SUMMARY_MESSAGE_ID",
@@ -43,7 +43,7 @@ SUMMARY_MESSAGE_ID = "langmem-ext-running-summary"
 UnitKind = Literal["system", "human", "ai", "tool_group", "orphan_tool", "other"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Unit:
     """Indices (into the history) of messages that stay together.
 
@@ -75,12 +75,6 @@ def message_key(message: BaseMessage) -> str:
     return f"~{message.type}:{hash(repr(message.content))}:{hash(repr(getattr(message, 'tool_calls', None)))}"
 
 
-def _call_ids(message: BaseMessage) -> list[str]:
-    if isinstance(message, AIMessage):
-        return [c["id"] for c in message.tool_calls if c.get("id")]
-    return []
-
-
 def group_units(messages: Sequence[BaseMessage]) -> list[Unit]:
     """Partition ``messages`` into units (see the module docstring).
 
@@ -91,32 +85,21 @@ def group_units(messages: Sequence[BaseMessage]) -> list[Unit]:
     i, n = 0, len(messages)
     while i < n:
         m = messages[i]
-        calls = _call_ids(m)
-        if calls:
-            pending = set(calls)
+        kind = m.type
+        if kind == "ai" and m.tool_calls:
+            pending = {c["id"] for c in m.tool_calls if c.get("id")}
             members = [i]
             j = i + 1
-            while j < n and isinstance(messages[j], ToolMessage):
-                if messages[j].tool_call_id in pending:
-                    pending.discard(messages[j].tool_call_id)
-                    members.append(j)
-                    j += 1
-                else:
-                    break
+            while j < n and messages[j].type == "tool" and messages[j].tool_call_id in pending:
+                pending.discard(messages[j].tool_call_id)
+                members.append(j)
+                j += 1
             units.append(Unit("tool_group", tuple(members), complete=not pending))
             i = j
             continue
-        if isinstance(m, ToolMessage):
-            kind: UnitKind = "orphan_tool"
-        elif isinstance(m, SystemMessage):
-            kind = "system"
-        elif m.type == "human":
-            kind = "human"
-        elif m.type == "ai":
-            kind = "ai"
-        else:
-            kind = "other"
-        units.append(Unit(kind, (i,)))
+        if kind not in ("human", "ai", "system"):
+            kind = "orphan_tool" if kind == "tool" else "other"
+        units.append(Unit(kind, (i,)))  # type: ignore[arg-type]
         i += 1
     return units
 
