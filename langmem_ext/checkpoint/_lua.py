@@ -55,6 +55,8 @@ PUT = _script(
     "put",
     r"""
 -- ARGV: ttl, member, record, refs, run_member ('' = none), blob field/value pairs...
+-- Returns 1 if the thread had no checkpoint before (so the caller registers it).
+local fresh = redis.call('EXISTS', KEYS[1]) == 0
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
 redis.call('ZADD', KEYS[1], 0, ARGV[2])
@@ -63,7 +65,8 @@ for i = 6, #ARGV, 1000 do
   redis.call('HSET', KEYS[4], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 touch(ARGV[1])
-return 1
+if fresh then return 1 end
+return 0
 """,
 )
 

@@ -72,6 +72,7 @@ class MaintenanceMixin:
             yield Batch([("SET", self._schema_key, version + 1)])
 
     def _op_delete_thread(self, thread_id: Any) -> Op:
+        self._registered.pop(str(thread_id), None)  # type: ignore[attr-defined]
         runs = (yield Batch([Call(_lua.DROP, self._keys(thread_id), [])]))[0]  # type: ignore[attr-defined]
         run_keys = {self._run_key(r.split(b"|", 1)[0].decode()) for r in runs}  # type: ignore[attr-defined]
         yield Batch(

@@ -117,6 +117,8 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         self.key_prefix = key_prefix
         self.ttl_seconds, self.refresh_on_read = _ttl(ttl)
         self._registry = f"{key_prefix}:threads"
+        # Threads this process has put in the registry (score written); saves a command per put.
+        self._registered: dict[str, float] = {}
         self._schema_key = f"{key_prefix}:schema"
 
     # -- pure helpers ---------------------------------------------------------------
@@ -162,6 +164,18 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
     def _registry_cmd(self, thread_id: Any) -> tuple[Any, ...]:
         score = time.time() + self.ttl_seconds if self.ttl_seconds else "+inf"
         return ("ZADD", self._registry, score, str(thread_id))
+
+    def _registry_due(self, thread_id: Any) -> bool:
+        """Whether this process has not yet registered the thread (or its TTL moved on)."""
+        seen = self._registered.get(str(thread_id))
+        if seen is None:
+            return True
+        return bool(self.ttl_seconds) and seen < time.time() + 0.9 * self.ttl_seconds
+
+    def _registered_now(self, command: tuple[Any, ...]) -> None:
+        if len(self._registered) > 100_000:
+            self._registered.clear()
+        self._registered[command[3]] = float(command[2])
 
     def _read_ttl(self) -> int:
         return self.ttl_seconds if self.refresh_on_read else 0
@@ -236,7 +250,9 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         name = member(ns, checkpoint["id"])
         run_id = meta.get("run_id")
         run_member = f"{esc(str(run_id))}|{name}" if run_id else ""
-        commands: list[Any] = [self._registry_cmd(thread_id)]
+        registry = self._registry_cmd(thread_id)
+        due = self._registry_due(thread_id)
+        commands: list[Any] = [registry] if due else []  # registry first: a crash leaves no ghost
         if run_id:
             run_key = self._run_key(esc(str(run_id)))
             commands.append(("SADD", run_key, str(thread_id)))
@@ -245,7 +261,10 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         rec = ormsgpack.packb([ctype, cbytes, mtype, mbytes, parent])
         head = [self.ttl_seconds, name, rec, refs, run_member]
         commands.append(Call(_lua.PUT, self._keys(thread_id), head + args))
-        yield Batch(commands)
+        fresh = (yield Batch(commands))[-1]
+        if fresh and not due:  # deleted by another process since we registered it
+            yield Batch([registry])
+        self._registered_now(registry)
         return {
             "configurable": {
                 "thread_id": thread_id,
@@ -268,9 +287,11 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         if len(args) == 1:
             return
         commands: list[Any] = [Call(_lua.PUT_WRITES, self._keys(thread_id), args)]
-        if self.ttl_seconds:
+        if self.ttl_seconds and self._registry_due(thread_id):
             commands.append(self._registry_cmd(thread_id))
         yield Batch(commands)
+        if len(commands) > 1:
+            self._registered_now(commands[1])
 
     def _op_get_tuple(self, config: RunnableConfig) -> Op:
         thread_id, ns, cid = self._conf(config)
@@ -279,9 +300,11 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         else:
             args = [self._read_ttl(), "latest", "0", esc(ns) + "|"]
         commands: list[Any] = [Call(_lua.LOAD, self._keys(thread_id), args)]
-        if self._read_ttl():
+        if self._read_ttl() and self._registry_due(thread_id):
             commands.append(self._registry_cmd(thread_id))
         replies = yield Batch(commands)
+        if len(commands) > 1:
+            self._registered_now(commands[1])
         if not replies[0][0]:
             return None
         return self._decode(thread_id, replies[0])[0]

@@ -241,3 +241,12 @@ def test_versions_increase_as_strings(redis_client: redis.Redis) -> None:
         versions.append(saver.get_next_version(versions[-1], None))
     assert versions[1:] == sorted(versions[1:]) and len(set(versions)) == 13
     assert saver.get_next_version(41, None).startswith("0" * 30 + "42.")
+
+
+async def test_a_thread_deleted_elsewhere_and_rewritten_is_listed_again(make_saver: Any) -> None:
+    writer, other = await make_saver(), await make_saver()
+    await writer.aput(_cfg("t"), _cp({}, {}), {"n": 1}, {})
+    await other.adelete_thread("t")
+    assert [t async for t in writer.alist(None)] == []
+    await writer.aput(_cfg("t"), _cp({}, {}), {"n": 2}, {})  # writer still believes "t" registered
+    assert [t.metadata["n"] async for t in other.alist(None)] == [2]
