@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -60,7 +61,7 @@ def _h(text: str, size: int = 10) -> str:
 
 def token(kind: str, payload: Any) -> str:
     """A 20-hex-character TAG token for ``kind`` and a JSON-serialisable payload."""
-    return _h(kind + json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+    return _h(kind + _dumps(payload))
 
 
 def item_key(prefix: str, namespace: Sequence[str], key: str) -> str:
@@ -75,7 +76,12 @@ def meta_key(prefix: str) -> str:
 
 def prefix_tokens(namespace: Sequence[str]) -> list[str]:
     """One token per namespace prefix, so prefix search is one exact TAG match."""
-    return [token("p", list(namespace[: i + 1])) for i in range(len(namespace))]
+    return list(_prefix_tokens(tuple(namespace)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix_tokens(namespace: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(token("p", list(namespace[: i + 1])) for i in range(len(namespace)))
 
 
 def canonical(value: Any) -> Any:
@@ -119,15 +125,24 @@ def _walk(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], 
             yield from _walk(v, sub)
 
 
+def _dumps(x: Any) -> str:
+    return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+
+
 def field_tokens(value: dict[str, Any]) -> list[str]:
-    """Equality tokens of every object path of ``value`` (lists compare whole, as filters do)."""
+    """Equality tokens of every object path of ``value`` (lists compare whole, as filters do).
+
+    Same strings as :func:`exists_token` / :func:`dict_token` / :func:`eq_token` build,
+    with each path serialised once.
+    """
     out: list[str] = []
     for path, v in _walk(value, ()):
-        out.append(exists_token(path))
+        pj = _dumps(list(path))
+        out.append(_h("?" + pj))
         if isinstance(v, dict):
-            out.append(dict_token(path))
+            out.append(_h("{" + pj))
         else:
-            out.append(eq_token(path, v))
+            out.append(_h("=[" + pj + "," + _dumps(canonical(v)) + "]"))
     return out
 
 

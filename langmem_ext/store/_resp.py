@@ -65,8 +65,9 @@ class Check:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # KEYS[1] item key. ARGV: expected version ('' = any, '0' = absent), ttl ms ('0' = none),
-# now (µs), N, N field/value pairs (N = -1: delete), M, M child field/value pairs,
-# C, C child vectors. Returns the new version, 0 after a delete, false on conflict.
+# now (µs), item fields as a JSON array of field/value strings ('' = delete), child
+# fields likewise, then the vectors (the first on the item, the rest on children :1..n).
+# Returns the new version, 0 after a delete, false on conflict.
 WRITE_LUA = """
 local key = KEYS[1]
 local cur = redis.call('HGET', key, 'ver')
@@ -75,24 +76,21 @@ local oldnv = tonumber(redis.call('HGET', key, 'nv') or '0')
 local created = redis.call('HGET', key, 'c')
 for j = 1, oldnv do redis.call('DEL', key .. ':' .. j) end
 redis.call('DEL', key)
-local n = tonumber(ARGV[4])
-if n < 0 then return 0 end
-local i = 5
-local args = {}
-for j = 1, 2 * n do args[j] = ARGV[i]; i = i + 1 end
+if ARGV[4] == '' then return 0 end
+local args = cjson.decode(ARGV[4])
 local ver = (tonumber(cur) or 0) + 1
 args[#args + 1] = 'ver'; args[#args + 1] = tostring(ver)
 args[#args + 1] = 'c'; args[#args + 1] = created or ARGV[3]
+if #ARGV >= 6 then args[#args + 1] = 'vec'; args[#args + 1] = ARGV[6] end
 redis.call('HSET', key, unpack(args))
-local m = tonumber(ARGV[i]); i = i + 1
-local common = {}
-for j = 1, 2 * m do common[j] = ARGV[i]; i = i + 1 end
-local nc = tonumber(ARGV[i]); i = i + 1
 local ttl = tonumber(ARGV[2])
-for j = 1, nc do
-  local ck = key .. ':' .. j
-  redis.call('HSET', ck, 'vec', ARGV[i], unpack(common)); i = i + 1
-  if ttl > 0 then redis.call('PEXPIRE', ck, ttl) end
+if #ARGV > 6 then
+  local common = cjson.decode(ARGV[5])
+  for j = 7, #ARGV do
+    local ck = key .. ':' .. (j - 6)
+    redis.call('HSET', ck, 'vec', ARGV[j], unpack(common))
+    if ttl > 0 then redis.call('PEXPIRE', ck, ttl) end
+  end
 end
 if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
 return ver

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -29,6 +30,8 @@ __all__ = ["SearchMixin", "bm25_terms"]
 Gen = Generator[Any, Any, Any]
 _RETURN = ("RETURN", "6", "ns", "k", "v", "c", "u", "ttl")
 _MAX_TERMS = 32
+_BATCHES_ABOVE = 0.3
+_SELECTIVITY_TTL = 30.0
 
 
 def bm25_terms(query: str) -> list[str]:
@@ -110,9 +113,12 @@ class SearchMixin:
         blob = np.asarray(qvec, dtype=np.float32).tobytes()
         base = " ".join(clauses)
         k = max(depth, 1)
+        ef = cfg.get("algorithm") == "hnsw"
+        policy = ""
+        if ef and base:
+            policy = " HYBRID_POLICY BATCHES" if (yield from self._selectivity(base)) >= _BATCHES_ABOVE else ""
         while True:
-            ef = cfg.get("algorithm") == "hnsw"
-            knn = f"[KNN $K @vec $B{' EF_RUNTIME $EF' if ef else ''} AS d]"
+            knn = f"[KNN $K @vec $B{' EF_RUNTIME $EF' if ef else ''}{policy} AS d]"
             query = f"({base})=>{knn}" if base else f"*=>{knn}"
             params = ["K", str(k), "B", blob] + (["EF", str(max(cfg.get("ef_runtime", 10), k))] if ef else [])
             cmd = ("FT.SEARCH", self._idx, query, "PARAMS", str(len(params)), *params, "SORTBY", "d", "ASC",
@@ -135,6 +141,27 @@ class SearchMixin:
             if len(out) >= depth or len(hits.rows) < k:
                 return out
             k *= 2
+
+    def _selectivity(self, base: str) -> Gen:
+        """Share of indexed vectors a filter keeps, cached for a while (a hint, never a result).
+
+        RediSearch 2.10 picks brute force for a filter that keeps most of a small index
+        (10x slower than the HNSW walk); when most vectors pass, we ask for batches.
+        """
+        cache: dict[str, tuple[float, float]] = self.__dict__.setdefault("_selectivity_cache", {})
+        hit = cache.get(base)
+        now = time.monotonic()
+        if hit and now - hit[1] < _SELECTIVITY_TTL:
+            return hit[0]
+        part, total = yield Pipe([
+            ("FT.SEARCH", self._idx, base, "LIMIT", "0", "0", "DIALECT", "2"),
+            ("FT.SEARCH", self._idx, "*", "LIMIT", "0", "0", "DIALECT", "2"),
+        ])
+        ratio = parse_search(part).total / max(parse_search(total).total, 1)
+        if len(cache) > 1024:
+            cache.clear()
+        cache[base] = (ratio, now)
+        return ratio
 
     def _vector(self, op: SearchOp, clauses: list[str], qvec: list[float] | None) -> Gen:
         need = op.offset + op.limit

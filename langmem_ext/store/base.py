@@ -365,11 +365,12 @@ class BaseRedisStore(SearchMixin, BaseStore):
     def _write_command(self, p: _Put, now: int, *, expected: str) -> tuple[Any, ...]:
         head = ("EVALSHA", self._write_sha, 1, p.rkey, expected, str(p.ttl_ms), str(now))
         if p.fields is None:
-            return (*head, "-1")
-        flat = [x for kv in p.fields.items() for x in kv]
+            return (*head, "")
+        fields = {k: v for k, v in p.fields.items() if k != "vec"}
+        flat = json.dumps([x for kv in fields.items() for x in kv], ensure_ascii=False)
         vectors = p.vectors or []
-        child = [x for kv in p.child.items() for x in kv] if len(vectors) > 1 else []
-        return (*head, str(len(p.fields)), *flat, str(len(child) // 2), *child, str(max(len(vectors) - 1, 0)), *vectors[1:])
+        child = json.dumps([x for kv in p.child.items() for x in kv], ensure_ascii=False) if len(vectors) > 1 else "[]"
+        return (*head, flat, child, *vectors)
 
     # --------------------------------------------------------- compare-and-set
     def _put_if_version_gen(
@@ -419,7 +420,7 @@ class BaseRedisStore(SearchMixin, BaseStore):
             ids = [h.id for h in parse_search(reply).rows]
             if not ids:
                 return deleted
-            yield Pipe([("EVALSHA", self._write_sha, 1, rk, "", "0", "0", "-1") for rk in ids])
+            yield Pipe([("EVALSHA", self._write_sha, 1, rk, "", "0", "0", "") for rk in ids])
             deleted += len(ids)
 
     # ------------------------------------------------------------ namespaces
