@@ -1,10 +1,23 @@
 """The asyncio Redis checkpointer.
 
 Example:
+    >>> import asyncio
+    >>> from langgraph.graph import START, MessagesState, StateGraph
     >>> from langmem_ext.checkpoint import AsyncRedisSaver
-    >>> async with AsyncRedisSaver.from_conn_string(url) as saver:  # doctest: +SKIP
-    ...     graph = builder.compile(checkpointer=saver)
-    ...     await graph.ainvoke({"messages": [("user", "hi")]}, {"configurable": {"thread_id": "1"}})
+    >>> from langmem_ext.server import EmbeddedRedis
+    >>> builder = StateGraph(MessagesState)
+    >>> _ = builder.add_node("echo", lambda s: {"messages": [("ai", s["messages"][-1].content)]})
+    >>> _ = builder.add_edge(START, "echo")
+    >>> async def chat(url: str) -> list[str]:
+    ...     async with AsyncRedisSaver.from_conn_string(url) as saver:
+    ...         graph = builder.compile(checkpointer=saver)
+    ...         config = {"configurable": {"thread_id": "t1"}}
+    ...         await graph.ainvoke({"messages": [("user", "ping")]}, config)
+    ...         out = await graph.ainvoke({"messages": [("user", "pong")]}, config)
+    ...         return [m.content for m in out["messages"]]
+    >>> with EmbeddedRedis() as server:
+    ...     asyncio.run(chat(server.url))
+    ['ping', 'ping', 'pong', 'pong']
 """
 
 from __future__ import annotations

@@ -1,11 +1,4 @@
-"""The synchronous Redis checkpointer.
-
-Example:
-    >>> from langmem_ext.checkpoint import RedisSaver
-    >>> with RedisSaver.from_conn_string(url) as saver:  # doctest: +SKIP
-    ...     graph = builder.compile(checkpointer=saver)
-    ...     graph.invoke({"messages": [("user", "hi")]}, {"configurable": {"thread_id": "1"}})
-"""
+"""The synchronous Redis checkpointer (a runnable example is in the package docstring)."""
 
 from __future__ import annotations
 
