@@ -26,12 +26,11 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from langchain_core.messages import AnyMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.messages import AnyMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
-from langgraph.store.base import BaseStore
 
 from langmem_ext.long_term import ReflectionNode
+from langmem_ext.long_term.recall import MEMORY_BLOCK_ID, RecallNode
 from langmem_ext.short_term import (
     ImportanceFilterNode,
     MessageTokenCounter,
@@ -41,11 +40,11 @@ from langmem_ext.short_term import (
 )
 
 try:  # package import (examples, tests, the demo) or file import (langgraph dev)
-    from graphs.common import embeddings, models
+    from graphs.common import models
 except ImportError:  # pragma: no cover - langgraph dev adds the project root to sys.path
-    from common import embeddings, models  # type: ignore[no-redef]
+    from common import models  # type: ignore[no-redef]
 
-__all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "wait_for_reflection"]
+__all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "recalled_block", "wait_for_reflection"]
 
 DEFAULT_CONTEXT_BUDGET = 2000
 """Tokens of model input (system prompt, summary, memories and recent turns)."""
@@ -56,10 +55,17 @@ _REFLECTORS: weakref.WeakKeyDictionary[Any, ReflectionNode] = weakref.WeakKeyDic
 
 
 class ChatbotState(ShortTermState):
-    """The thread's state: the short-term keys plus what recall found and the context size."""
+    """The thread's state: the short-term keys plus the size of the last model input."""
 
-    recalled: list[str]
     context_tokens: int
+
+
+def recalled_block(state: dict[str, Any]) -> str:
+    """The memory block recall put in front of the model this turn ('' if none)."""
+    for message in state.get("llm_input_messages") or []:
+        if getattr(message, "id", None) == MEMORY_BLOCK_ID:
+            return str(message.content)
+    return ""
 
 
 def build_graph(
@@ -91,15 +97,16 @@ def build_graph(
     counter = MessageTokenCounter(model="gpt-4o-mini")
     reflect = ReflectionNode(model=memory, background=True, delay=reflection_delay)
 
+    def context_of(state: ChatbotState) -> list[AnyMessage]:
+        return [SystemMessage(SYSTEM_PROMPT, id="system-prompt"), *(state.get("llm_input_messages") or state["messages"])]
+
     def respond(state: ChatbotState) -> dict[str, Any]:
-        context: list[AnyMessage] = state.get("llm_input_messages") or state["messages"]
-        reply = chat.invoke(context)
-        return {"messages": [reply], "context_tokens": counter(context)}
+        context = context_of(state)
+        return {"messages": [chat.invoke(context)], "context_tokens": counter(context)}
 
     async def arespond(state: ChatbotState) -> dict[str, Any]:
-        context: list[AnyMessage] = state.get("llm_input_messages") or state["messages"]
-        reply = await chat.ainvoke(context)
-        return {"messages": [reply], "context_tokens": counter(context)}
+        context = context_of(state)
+        return {"messages": [await chat.ainvoke(context)], "context_tokens": counter(context)}
 
     from langchain_core.runnables import RunnableLambda
 
@@ -118,13 +125,20 @@ def build_graph(
         "filter",
         ImportanceFilterNode(
             max_tokens=int(context_budget * 0.7),
-            relevance="embedding",
-            embed=embeddings,
+            relevance="lexical",
             input_messages_key="llm_input_messages",
             output_messages_key="llm_input_messages",
         ),
     )
-    builder.add_node("recall", _stopgap_recall)
+    builder.add_node(
+        "recall",
+        RecallNode(
+            max_tokens=max(60, int(context_budget * 0.25)),
+            quotas={"semantic": 5, "episodic": 2},
+            messages_key="llm_input_messages",
+            output="llm_input_messages",
+        ),
+    )
     builder.add_node("trim", TrimNode(max_tokens=context_budget, input_messages_key="llm_input_messages"))
     builder.add_node("respond", RunnableLambda(respond, afunc=arespond, name="respond"))
     builder.add_node("reflect", reflect)
@@ -138,24 +152,6 @@ def build_graph(
     compiled = builder.compile(checkpointer=checkpointer, store=store, name="chatbot")
     _REFLECTORS[compiled] = reflect
     return compiled
-
-
-def _stopgap_recall(state: ChatbotState, config: RunnableConfig, *, store: BaseStore) -> dict[str, Any]:
-    # TEMPORARY until RecallNode (engineer E) lands: search the user's memories.
-    from langchain_core.messages import HumanMessage, SystemMessage
-
-    from langmem_ext.long_term.render import quote
-
-    user = (config.get("configurable") or {}).get("user_id", "default-user")
-    context = list(state.get("llm_input_messages") or state["messages"])
-    query = next((m.content for m in reversed(context) if isinstance(m, HumanMessage)), "")
-    items = [i for i in store.search(("memories", user), query=str(query), limit=8) if "kind" in i.value]
-    items = [i for i in items if not i.value.get("valid_to")][:5]
-    lines = [f"- [{i.value['kind']}] {quote(str(i.value.get('content', '')))}" for i in items]
-    block = SystemMessage(SYSTEM_PROMPT + "\n<memories>\n" + "\n".join(lines) + "\n</memories>")
-    rest = [m for m in context if not (isinstance(m, SystemMessage) and m.id == "system-prompt")]
-    block.id = "system-prompt"
-    return {"llm_input_messages": [block, *rest], "recalled": [str(i.value.get("content", "")) for i in items]}
 
 
 def wait_for_reflection(compiled: Any) -> None:

@@ -257,7 +257,7 @@ def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _SUPERSEDED = ("no longer true", "(archived)", "superseded")
-_ASSISTANT_PART = re.compile(r"\s*(?:Action:\s*)?Assistant(?: replied)?:")
+_ASSISTANT_PART = re.compile(r"\s*(?:Action:\s*)?Assistant(?: replied)?:.*?(?=\bUser:|$)", re.S)
 
 
 def clean_memory_line(line: str) -> str | None:
@@ -276,7 +276,6 @@ def clean_memory_line(line: str) -> str | None:
     text = line.strip()
     if any(mark in text.lower() for mark in _SUPERSEDED):
         return None
-    episode = "[episodic]" in text
     quoted = _QUOTED.findall(text)
     if text.startswith(("-", "*", "•")) and quoted:
         try:
@@ -285,9 +284,11 @@ def clean_memory_line(line: str) -> str | None:
             text = max(quoted, key=len)
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = text.lstrip("-*•").strip()
-    if episode:  # what the user said, not what the assistant answered (no echo loops)
-        text = _ASSISTANT_PART.split(text, maxsplit=1)[0].strip()
-    return text
+    # what the user said, not what the assistant answered (no echo loops)
+    text = _ASSISTANT_PART.sub(" ", text).strip()
+    if text.endswith("?"):
+        return None  # a question the user asked is not something to recall
+    return text or None
 
 
 def rank_candidates(

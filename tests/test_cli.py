@@ -178,3 +178,22 @@ def test_import_is_all_or_nothing(memories, redis_url, tmp_path, capsys) -> None
 def test_memories_against_a_dead_server_fail_clearly(capsys) -> None:
     assert main(["--redis-url", "redis://127.0.0.1:1", "memories", "list"]) == 2
     assert "Cannot reach Redis" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+def test_demo_runs_offline_and_remembers_across_threads(redis_url: str) -> None:
+    import re
+
+    result = _cli("demo", env={"REDIS_URL": redis_url, "LANGMEM_EXT_OFFLINE": "1"})
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    assert out.count("Offline mode:") == 1  # said once, in one line
+    assert int(re.search(r"memories stored: (\d+)", out).group(1)) > 0
+    context, budget = map(int, re.search(r"context tokens: max (\d+) \(budget (\d+)\)", out).groups())
+    assert 0 < context <= budget
+    shown = [int(n) for n in re.findall(r"context (\d+) tokens / full history", out)]
+    assert len(shown) == 29 and max(shown) == context  # one line per turn
+    assert re.search(r"cross-thread recall: (\d+)/\1\b", out), out[-2000:]
+    assert "summary" in out and "recalled" in out and "stored +" in out

@@ -73,6 +73,21 @@ def _diff(before: dict[str, tuple[str, str]], after: dict[str, tuple[str, str]])
     return lines
 
 
+def recalled_lines(block: str) -> list[str]:
+    """The memory lines of a recall block, as plain text.
+
+    Example:
+        >>> recalled_lines('<memories>\n- [semantic] "User lives in Porto"\n</memories>')
+        ['[semantic] User lives in Porto']
+    """
+    out = []
+    for line in block.splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            out.append(line[2:].replace('"', "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    return out
+
+
 def _short(text: str, width: int = 160) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -106,7 +121,9 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
     if summary and summary != last_summary[0]:
         out.print(f"     [magenta]summary[/] {_short(summary)}")
         last_summary[0] = summary
-    for line in state.get("recalled") or []:
+    from graphs.chatbot import recalled_block
+
+    for line in recalled_lines(recalled_block(state)):
         out.print(f"     [blue]recalled[/] {_short(line, 140)}")
     for line in _diff(before, after):
         out.print(f"     [yellow]stored[/] {_short(line, 140)}")
