@@ -45,5 +45,5 @@ def aof_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     """A 3-master Redis Cluster on loopback ports 17000-17999, shared by a module."""
-    with LocalCluster(masters=3) as local_cluster:
+    with LocalCluster(masters=3, modules=("json", "search")) as local_cluster:
         yield local_cluster

@@ -12,7 +12,10 @@ import pytest
 import redis
 
 from langmem_ext.checkpoint import _lua
-from tests.reliability._backends import FAST, make_saver
+from langmem_ext.long_term.operations import plan_changes, reflection_schema
+from langmem_ext.long_term.schemas import SemanticMemory, from_value
+from langmem_ext.long_term.writer import apply_changes, put_memories
+from tests.reliability._backends import FAST, make_saver, make_store
 from tests.reliability._chat_graph import (
     build_graph,
     config,
@@ -50,6 +53,39 @@ def test_checkpoints_and_writes_land_once_through_a_flaky_connection(
     for snapshot in history:
         messages = snapshot.values.get("messages", [])
         assert len({m.id for m in messages}) == len(messages)  # no message twice in any checkpoint
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_store_put_lands_once(proxy: FaultProxy, redis_url: str, fault: str) -> None:
+    store = make_store(proxy.url)
+    for i in range(3):
+        _arm(proxy, fault, b"EVALSHA")  # one lost write per put; the retry succeeds
+        store.put(("memories", "u1"), f"k{i}", {"text": f"fact {i}"})
+    assert proxy.faults_fired == 3
+    direct = make_store(redis_url)
+    items = direct.search(("memories", "u1"), limit=10)
+    assert sorted((i.key, i.value["text"]) for i in items) == [(f"k{i}", f"fact {i}") for i in range(3)]
+
+
+def test_memory_update_through_a_lost_cas_reply_is_applied_once(proxy: FaultProxy, redis_url: str) -> None:
+    """The CAS ran, its reply was lost, redis-py retried it and saw a conflict with itself."""
+    ns = ("memories", "u1", "semantic")
+    seed = SemanticMemory(content="Lives in Paris")
+    put_memories(make_store(redis_url), ns, [seed])
+    schema = reflection_schema(["semantic"])
+    result = schema.model_validate(
+        {"operations": [{"action": "update", "kind": "semantic", "id": seed.id, "memory": {"content": "Lives in Lisbon"}, "reason": "moved"}]}
+    )
+    changes = plan_changes(result.operations, known={seed.id: (ns, seed)}, namespaces={"semantic": ns})
+    store = make_store(proxy.url)
+    proxy.drop_reply_after(b"EVALSHA")
+    apply_changes(store, changes)
+    assert proxy.faults_fired == 1
+    item = make_store(redis_url).get(ns, seed.id)
+    memory = from_value(item.value, key=item.key)
+    assert memory.content == "Lives in Lisbon"
+    assert memory.version == 2
+    assert [h.op for h in memory.history].count("update") == 1
 
 
 def test_bounded_retries_surface_a_clear_error_and_leave_data_unchanged(proxy: FaultProxy, redis_url: str) -> None:
