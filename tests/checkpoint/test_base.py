@@ -250,3 +250,15 @@ async def test_a_thread_deleted_elsewhere_and_rewritten_is_listed_again(make_sav
     assert [t async for t in writer.alist(None)] == []
     await writer.aput(_cfg("t"), _cp({}, {}), {"n": 2}, {})  # writer still believes "t" registered
     assert [t.metadata["n"] async for t in other.alist(None)] == [2]
+
+
+async def test_scripts_flushed_from_the_server_are_reloaded_transparently(
+    make_saver: Any, redis_client: redis.Redis
+) -> None:
+    saver = await make_saver()
+    for round_ in range(2):  # first put pipelines the registry ZADD, the second is one EVALSHA
+        redis_client.script_flush()
+        stored = await saver.aput(_cfg("t"), _cp({"a": round_}, {"a": round_ + 1}), {}, {"a": round_ + 1})
+        redis_client.script_flush()
+        assert (await saver.aget_tuple(stored)).checkpoint["channel_values"] == {"a": round_}
+    assert len([t async for t in saver.alist(_cfg("t"))]) == 2
