@@ -15,7 +15,7 @@ import redis
 from langchain_core.messages import HumanMessage
 
 from langmem_ext.server import EmbeddedRedis
-from tests.reliability._backends import make_saver
+from tests.reliability._backends import make_saver, make_store
 from tests.reliability._chat_graph import build_graph, config, contents, human
 from tests.reliability._forensics import aof_traces, traces
 
@@ -103,3 +103,60 @@ def test_purge_messages_erases_a_message_sent_without_an_id(redis_url: str) -> N
     make_saver(redis_url).purge_messages("noid", ids)
     assert traces(client, SECRET.encode()) == []
     client.close()
+
+
+def _memory_store(url: str) -> Any:
+    from langmem_ext.long_term.testing import HASH_DIMS, hash_embed
+
+    return make_store(url, index={"dims": HASH_DIMS, "embed": hash_embed, "fields": ["content"]})
+
+
+def test_forget_user_leaves_no_trace_and_spares_other_users(redis_url: str) -> None:
+    from langchain_core.messages import HumanMessage as Human
+
+    from langmem_ext.long_term import RecallNode, SemanticMemory, forget_user, put_memories
+
+    client = redis.Redis.from_url(redis_url)
+    store = _memory_store(redis_url)
+    for user in ("victim", "bystander"):
+        put_memories(store, ("memories", user, "semantic"), [SemanticMemory(content=f"{user} number {SECRET}")])
+        RecallNode(store=store, reinforce="inline").recall(  # writes the access-stats sidecar too
+            [Human(f"number {SECRET}")], config={"configurable": {"user_id": user}}
+        )
+    assert any("victim" in str(ns) for ns in store.list_namespaces(prefix=("memories",)))
+    assert traces(client, b"victim number")  # control
+
+    deleted = forget_user(store, ("memories", "victim"))
+
+    assert deleted >= 2  # the memory and its access statistics
+    assert traces(client, b"victim number") == []
+    assert all("victim" not in ns for ns in store.list_namespaces(prefix=("memories",)))
+    assert store.search(("memories", "victim"), query=SECRET) == []
+    assert [i.value["content"] for i in store.search(("memories", "bystander", "semantic"))] == [
+        f"bystander number {SECRET}"
+    ]
+    client.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (long_term/forgetting.py:250 forget_user fallback; namespaces.py resolve_namespace): "
+    "on a store without delete_namespace_prefix, forget_user lists namespaces with the user's "
+    "prefix, and LangGraph treats a '*' label there as a wildcard: forget_user(store, "
+    "('memories', '*')) erases EVERY user. resolve_namespace also accepts user_id='*'. "
+    "Fix: reject '*' labels in _prefix/resolve_namespace.",
+)
+def test_forget_user_with_a_star_user_id_erases_only_that_user() -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from langmem_ext.long_term import SemanticMemory, forget_user, put_memories
+
+    store = InMemoryStore()
+    for user in ("*", "alice", "bob"):
+        put_memories(store, ("memories", user, "semantic"), [SemanticMemory(content=f"{user} fact")], index=False)
+    try:
+        forget_user(store, ("memories", "*"))
+    except ValueError:
+        pass  # refusing a wildcard user id is a fine answer too
+    left = sorted(i.value["content"] for i in store.search(("memories",), limit=10))
+    assert {"alice fact", "bob fact"} <= set(left)
