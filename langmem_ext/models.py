@@ -256,6 +256,7 @@ def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[
 
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ID_TOKEN = re.compile(r"\bid=[\w-]+:?\s*")
 _SUPERSEDED = ("no longer true", "(archived)", "superseded")
 _ASSISTANT_PART = re.compile(r"\s*(?:Action:\s*)?Assistant(?: replied)?:.*?(?=\bUser:|$)", re.S)
 
@@ -283,7 +284,7 @@ def clean_memory_line(line: str) -> str | None:
         except ValueError:
             text = max(quoted, key=len)
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = text.lstrip("-*•").strip()
+    text = _ID_TOKEN.sub("", text).lstrip("-*•").strip()
     # what the user said, not what the assistant answered (no echo loops)
     text = _ASSISTANT_PART.sub(" ", text).strip()
     if text.endswith("?"):
@@ -352,8 +353,11 @@ def compose_reply(
     # shorter lines first among equals (a fact before the episode it came from), no repeats
     ranked.sort(key=lambda p: (-p[0] / (1 + 0.02 * len(_terms(lines[p[1]]))), p[1]))
     recalled: list[str] = []
+    asked = set(_terms(question))
     for _, i in ranked:
         terms = set(_terms(lines[i]))
+        if not _is_question(question) and len(terms & asked) >= 0.6 * min(len(terms), len(asked)):
+            continue  # the statement itself (e.g. the tool's confirmation of it)
         if any(len(terms & set(_terms(r))) >= 0.6 * min(len(terms), len(set(_terms(r)))) for r in recalled):
             continue
         recalled.append(lines[i])
@@ -422,11 +426,14 @@ class OfflineResponder(BaseChatModel):
         tool = next((t for t in self.tools if want in t["name"].lower()), None)
         if tool is None:
             return None
-        props = list(tool.get("parameters", {}).get("properties", {}))
+        props: dict[str, Any] = tool.get("parameters", {}).get("properties", {})
         key = next((p for p in ("query", "content", "text", "memory") if p in props), None)
         if key is None:
             return None
-        args: dict[str, Any] = {key: text if want == "search" else _second_person_fact(text)}
+        value: Any = text if want == "search" else _second_person_fact(text)
+        if _object_with_content(props[key]):
+            value = {"content": value}
+        args: dict[str, Any] = {key: value}
         if "action" in props:
             args["action"] = "create"
         call_id = f"offline-{abs(hash((text, len(messages)))) % 10**8}"
@@ -443,6 +450,12 @@ class OfflineResponder(BaseChatModel):
             content=compose_reply(messages, max_items=self.max_items, embed=self.embed)
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _object_with_content(schema: dict[str, Any]) -> bool:
+    """Whether a JSON schema (or one of its ``anyOf`` branches) is an object with ``content``."""
+    branches = [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]
+    return any("content" in (b.get("properties") or {}) for b in branches if isinstance(b, dict))
 
 
 def _second_person_fact(text: str) -> str:

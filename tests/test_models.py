@@ -152,3 +152,16 @@ def test_responder_ignores_memories_no_longer_true() -> None:
     )
     reply = OfflineResponder().invoke([block, HumanMessage("Where do I live now?")]).content
     assert "Porto" in reply and "Lisbon" not in reply and '"' not in reply
+
+
+def test_responder_fills_nested_memory_arguments_of_the_manage_tool() -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from langmem_ext.long_term.tools import create_manage_memory_tool, create_search_memory_tool
+
+    store = InMemoryStore()
+    tools = [create_manage_memory_tool(store=store), create_search_memory_tool(store=store)]
+    call = OfflineResponder().bind_tools(tools).invoke([HumanMessage("I work at the aquarium.")]).tool_calls[0]
+    assert call["args"] == {"action": "create", "memory": {"content": "The user works at the aquarium."}}
+    tools[0].invoke(call["args"], {"configurable": {"user_id": "u"}})
+    assert [i.value["content"] for i in store.search(("memories", "u"))] == ["The user works at the aquarium."]
