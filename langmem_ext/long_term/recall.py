@@ -33,6 +33,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +64,8 @@ __all__ = [
     "render_memory_block",
     "select_within_budget",
 ]
+
+logger = logging.getLogger(__name__)
 
 MEMORY_BLOCK_ID = "langmem-ext-recalled-memories"
 """Message id of the injected block (replaced in place turn after turn)."""
@@ -202,7 +206,13 @@ class RecallNode(RunnableLambda):
         recent_messages: How many recent messages the queries are drawn from.
         max_queries: Search queries per recall (the last user message comes first).
         per_query: Candidates fetched per query and kind.
-        reinforce: Record the recall in the access statistics (one batched write).
+        reinforce: Record the recall in the access statistics (one batched write):
+            ``"background"`` (off the request path; :meth:`flush` / :meth:`aflush` wait
+            for it), ``"inline"`` (before returning) or ``"off"``. Concurrent recalls
+            of one memory may under-count ``access_count`` (last writer wins).
+        search_scope: ``"auto"``: when every kind's namespace has the same parent
+            (the default layout), ONE search per query over that parent serves all
+            kinds; ``"per_kind"``: one search per query and kind.
         stats_namespace: Template of the access-statistics namespace.
         output: ``"messages"`` (a SystemMessage with a fixed id, replaced each turn),
             ``"llm_input_messages"`` (pre-model-hook style: block + messages, not
@@ -228,7 +238,8 @@ class RecallNode(RunnableLambda):
         recent_messages: int = 6,
         max_queries: int = 3,
         per_query: int = 8,
-        reinforce: bool = True,
+        reinforce: Literal["background", "inline", "off"] = "background",
+        search_scope: Literal["auto", "per_kind"] = "auto",
         stats_namespace: Sequence[str] = STATS_NAMESPACE,
         output: Literal["messages", "llm_input_messages", "key"] = "messages",
         output_key: str = "memory_context",
@@ -237,6 +248,10 @@ class RecallNode(RunnableLambda):
         unknown = [k for k in kinds if k not in memory_kinds()]
         if unknown:
             raise ValueError(f"Unknown memory kinds {unknown}; known: {sorted(memory_kinds())}.")
+        if reinforce not in ("background", "inline", "off"):
+            raise ValueError(f"reinforce must be 'background', 'inline' or 'off', got {reinforce!r}.")
+        if search_scope not in ("auto", "per_kind"):
+            raise ValueError(f"search_scope must be 'auto' or 'per_kind', got {search_scope!r}.")
         if output not in ("messages", "llm_input_messages", "key"):
             raise ValueError(f"output must be 'messages', 'llm_input_messages' or 'key', got {output!r}.")
         if max_tokens < 50 or max_queries < 1 or per_query < 1 or recent_messages < 1 or max_rules < 0:
@@ -252,6 +267,12 @@ class RecallNode(RunnableLambda):
         self.weights, self.recency_half_life, self.strength_half_life = weights, recency_half_life, strength_half_life
         self.recent_messages, self.max_queries, self.per_query = recent_messages, max_queries, per_query
         self.reinforce, self.stats_namespace = reinforce, tuple(stats_namespace)
+        parents = {self.templates[k][:-1] for k in self.kinds}
+        self.shared_parent = (
+            next(iter(parents)) if search_scope == "auto" and len(parents) == 1 and next(iter(parents)) else None
+        )
+        self._pool: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.output, self.output_key, self.messages_key = output, output_key, messages_key
         self.store = store
         super().__init__(self._node, afunc=self._anode, name="recall")
@@ -276,15 +297,23 @@ class RecallNode(RunnableLambda):
         return out
 
     def _search_ops(self, queries: Sequence[str], namespaces: Mapping[str, tuple[str, ...]]) -> list[SearchOp]:
-        ops = [SearchOp(namespaces[k], query=q, limit=self.per_query) for k in self.kinds for q in queries]
+        if self.shared_parent is not None:
+            parent = namespaces[self.kinds[0]][:-1]
+            ops = [SearchOp(parent, query=q, limit=self.per_query * len(self.kinds)) for q in queries]
+        else:
+            ops = [SearchOp(namespaces[k], query=q, limit=self.per_query) for k in self.kinds for q in queries]
         if self.include_rules and self.max_rules:
             ops.append(SearchOp(namespaces["procedural"], limit=max(self.max_rules * 3, 20)))
         return ops
 
-    def _candidates(self, results: Sequence[Any], n_search: int) -> tuple[dict[str, Candidate], list[ProceduralMemory]]:
+    def _candidates(self, results: Sequence[Any], n_search: int,
+                    namespaces: Mapping[str, tuple[str, ...]]) -> tuple[dict[str, Candidate], list[ProceduralMemory]]:
         found: dict[str, Candidate] = {}
+        wanted = {namespaces[k] for k in self.kinds}
         for items in results[:n_search]:
             for item in items or []:
+                if tuple(item.namespace) not in wanted:
+                    continue
                 try:
                     memory = from_value(item.value, key=item.key)
                 except ValueError:
@@ -359,17 +388,47 @@ class RecallNode(RunnableLambda):
         store = self._resolve_store(store)
         namespaces = {k: resolve_namespace(t, config) for k, t in self.templates.items()}
         queries = self.queries(messages)
-        n_search = len(self.kinds) * len(queries)
         ops = self._search_ops(queries, namespaces)
+        n_search = len(ops) - (1 if self.include_rules and self.max_rules else 0)
         results = store.batch(ops) if ops else []
-        found, rules = self._candidates(results, n_search)
+        found, rules = self._candidates(results, n_search, namespaces)
         stats_ns = resolve_namespace(self.stats_namespace, config)
-        stats = store.batch([GetOp(stats_ns, key) for key in found]) if found else []
+        stats = store.batch([GetOp(stats_ns, key, refresh_ttl=False) for key in found]) if found else []
         now = utcnow()
         result = self._finish(found, stats, rules, queries, now)
-        if self.reinforce and result.memories:
-            store.batch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
+        if self.reinforce != "off" and result.memories:
+            writes = stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life)
+            if self.reinforce == "inline":
+                store.batch(writes)
+            else:
+                self._background_pool().submit(self._write_quietly, store, writes)
         return result
+
+    def _background_pool(self) -> Any:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="langmem-ext-reinforce")
+        return self._pool
+
+    @staticmethod
+    def _write_quietly(store: BaseStore, writes: list[Any]) -> None:
+        try:
+            store.batch(writes)
+        except Exception:
+            logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=True)
+
+    def flush(self) -> None:
+        """Wait for background reinforcement writes submitted by :meth:`recall`."""
+        if self._pool is not None:
+            self._pool.submit(lambda: None).result()
+
+    async def aflush(self) -> None:
+        """Wait for background reinforcement writes submitted by :meth:`arecall` (and :meth:`recall`)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._pool is not None:
+            await asyncio.wrap_future(self._pool.submit(lambda: None))
 
     async def arecall(self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None,
                       store: BaseStore | None = None) -> RecallResult:
@@ -377,17 +436,30 @@ class RecallNode(RunnableLambda):
         store = self._resolve_store(store)
         namespaces = {k: resolve_namespace(t, config) for k, t in self.templates.items()}
         queries = self.queries(messages)
-        n_search = len(self.kinds) * len(queries)
         ops = self._search_ops(queries, namespaces)
+        n_search = len(ops) - (1 if self.include_rules and self.max_rules else 0)
         results = await store.abatch(ops) if ops else []
-        found, rules = self._candidates(results, n_search)
+        found, rules = self._candidates(results, n_search, namespaces)
         stats_ns = resolve_namespace(self.stats_namespace, config)
-        stats = await store.abatch([GetOp(stats_ns, key) for key in found]) if found else []
+        stats = await store.abatch([GetOp(stats_ns, key, refresh_ttl=False) for key in found]) if found else []
         now = utcnow()
         result = self._finish(found, stats, rules, queries, now)
-        if self.reinforce and result.memories:
-            await store.abatch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
+        if self.reinforce != "off" and result.memories:
+            writes = stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life)
+            if self.reinforce == "inline":
+                await store.abatch(writes)
+            else:
+                task = asyncio.get_running_loop().create_task(self._awrite_quietly(store, writes))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         return result
+
+    @staticmethod
+    async def _awrite_quietly(store: BaseStore, writes: list[Any]) -> None:
+        try:
+            await store.abatch(writes)
+        except Exception:
+            logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=True)
 
     def _node(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         messages = self._messages(state)

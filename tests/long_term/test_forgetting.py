@@ -29,7 +29,7 @@ def test_forget_pass_archives_weak_keeps_pinned_and_recalled(store):
     recalled = SemanticMemory(content="User plays the cello", updated_at=old)
     fresh = SemanticMemory(content="User likes rain")
     put_memories(store, SEM, [weak, pinned, recalled, fresh])
-    RecallNode(store=store, include_rules=False, quotas={"semantic": 1}).recall([HumanMessage("the cello")], config=CONFIG)  # reinforces it
+    RecallNode(store=store, include_rules=False, quotas={"semantic": 1}, reinforce="inline").recall([HumanMessage("the cello")], config=CONFIG)  # reinforces it
     report = forget_weak(store, [SEM], stats_namespace=STATS, threshold=0.1, half_life=timedelta(days=30))
     assert report.archived == [weak.id] and report.kept_pinned == 1 and report.scanned == 4
     assert from_value(store.get(SEM, weak.id).value).status == "archived"
@@ -53,7 +53,7 @@ def test_forget_user_refuses_global_prefix(store):
 def test_forget_user_generic_store(store):
     put_memories(store, SEM, [SemanticMemory(content="a")])
     put_memories(store, ("memories", "u2", "semantic"), [SemanticMemory(content="b")])
-    RecallNode(store=store).recall([HumanMessage("a")], config=CONFIG)
+    RecallNode(store=store, reinforce="inline").recall([HumanMessage("a")], config=CONFIG)
     assert forget_user(store, ("memories", "u1")) >= 2
     assert store.search(("memories", "u1")) == [] and len(store.search(("memories", "u2"))) == 1
 
@@ -82,7 +82,7 @@ def test_forget_user_leaves_no_redis_key(redis_url):
     with RedisStore.from_conn_string(redis_url, index={"dims": HASH_DIMS, "embed": hash_embed, "fields": ["content"]}) as store:
         put_memories(store, ("memories", user, "semantic"), [SemanticMemory(content=f"fact {i}") for i in range(5)])
         put_memories(store, ("memories", "other", "semantic"), [SemanticMemory(content="keep me")])
-        RecallNode(store=store).recall([HumanMessage("fact")], config={"configurable": {"user_id": user}})
+        RecallNode(store=store, reinforce="inline").recall([HumanMessage("fact")], config={"configurable": {"user_id": user}})
         client = redis.Redis.from_url(redis_url)
         assert _keys_mentioning(client, user)  # the check can fail: keys are hashed, so look inside them
         forget_user(store, ("memories", user))

@@ -86,9 +86,11 @@ def test_recall_ranks_relevant_first_and_quotes(store):
 
 def test_reinforcement_updates_access_stats(store):
     _seed(store)
-    node = RecallNode(store=store)
+    node = RecallNode(store=store)  # reinforcement in the background
     first = node.recall([HumanMessage("my dog Bruno")], config=CONFIG)
+    node.flush()
     second = node.recall([HumanMessage("my dog Bruno")], config=CONFIG)
+    node.flush()
     bruno1 = next(m for m in first.memories if "Bruno" in m.content and m.kind == "semantic")
     bruno2 = next(m for m in second.memories if m.id == bruno1.id)
     assert (bruno1.access_count, bruno2.access_count) == (0, 1)  # as read, before this recall's reinforcement
@@ -131,6 +133,31 @@ async def test_async_llm_input_messages_and_key(store):
     assert out["llm_input_messages"][0].id == MEMORY_BLOCK_ID and "Lisbon" in out["llm_input_messages"][0].content
     keyed = await RecallNode(store=store, output="key").arecall([HumanMessage("Where do I live?")], config=CONFIG)
     assert "Lisbon" in keyed.text
+
+
+async def test_async_background_reinforcement(store):
+    _seed(store)
+    node = RecallNode(store=store)
+    result = await node.arecall([HumanMessage("my dog Bruno")], config=CONFIG)
+    await node.aflush()
+    stats = await store.aget(("memories", "u1", "access"), result.memories[0].id)
+    assert stats is not None and stats.value["access_count"] == 1
+
+
+def test_shared_parent_search_equals_per_kind(store):
+    _seed(store)
+    msgs = [HumanMessage("Tell me about my dog Bruno and where I live")]
+    one = RecallNode(store=store, reinforce="off").recall(msgs, config=CONFIG)
+    per = RecallNode(store=store, reinforce="off", search_scope="per_kind").recall(msgs, config=CONFIG)
+    assert RecallNode(store=store).shared_parent == ("memories", "{user_id}")
+    assert {m.id for m in one.memories} == {m.id for m in per.memories}
+
+
+def test_bad_recall_options():
+    with pytest.raises(ValueError, match="reinforce"):
+        RecallNode(reinforce=True)
+    with pytest.raises(ValueError, match="output"):
+        RecallNode(output="somewhere")
 
 
 def test_queries_start_with_last_user_message():
