@@ -229,13 +229,15 @@ def register_memory_kind(model: type[MemoryBase]) -> type[MemoryBase]:
 
     Raises:
         TypeError: Not a ``MemoryBase`` subclass, no ``kind`` default, or the
-            kind is already taken by another class.
+            kind is already taken by another class (a class with the same module
+            and qualified name, e.g. a re-run notebook cell, replaces it).
     """
     if not (isinstance(model, type) and issubclass(model, MemoryBase)):
         raise TypeError(f"register_memory_kind expects a MemoryBase subclass, got {model!r}.")
     kind = _kind_of(model)
     existing = _REGISTRY.get(kind)
-    if existing is not None and existing is not model:
+    redefined = existing is not None and (existing.__module__, existing.__qualname__) == (model.__module__, model.__qualname__)
+    if existing is not None and existing is not model and not redefined:  # re-running a cell/module may redefine it
         raise TypeError(
             f"Memory kind {kind!r} is already registered to {existing.__name__}; choose another kind name."
         )

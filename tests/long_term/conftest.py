@@ -1,13 +1,14 @@
 """Fixtures for long-term memory tests: one `store` parametrised over backends.
 
-InMemoryStore always; our RedisStore (on the session's real Redis) once
-`langmem_ext.store` provides it. Embeddings are the deterministic hash_embed.
+InMemoryStore, our RedisStore and our AsyncRedisStore (on the session's real
+Redis; sync tests drive AsyncRedisStore through its sync client). Embeddings
+are the deterministic hash_embed.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from langgraph.store.base import BaseStore
@@ -26,7 +27,7 @@ def _redis_store_class():
     return getattr(module, "RedisStore", None)
 
 
-BACKENDS = ["memory"] + (["redis"] if _redis_store_class() is not None else [])
+BACKENDS = ["memory"] + (["redis", "redis-async"] if _redis_store_class() is not None else [])
 
 
 def make_store(backend: str, url: str | None = None) -> Iterator[BaseStore]:
@@ -41,6 +42,13 @@ def make_store(backend: str, url: str | None = None) -> Iterator[BaseStore]:
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest) -> Iterator[BaseStore]:
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    yield from make_store(request.param, url)
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[BaseStore]:
+    url = request.getfixturevalue("redis_url") if request.param != "memory" else None
+    if request.param == "redis-async":
+        from langmem_ext.store import AsyncRedisStore
+
+        async with AsyncRedisStore.from_conn_string(url, index=INDEX) as astore:  # type: ignore[arg-type]
+            yield astore
+        return
+    for s in make_store(request.param, url):
+        yield s

@@ -172,3 +172,41 @@ async def test_async_in_graph_offline(store):
 def test_no_store_is_a_clear_error():
     with pytest.raises(ValueError, match="compile"):
         ReflectionNode().reflect([HumanMessage("x")], config=CONFIG)
+
+
+def test_recalled_memories_never_become_rules(store):
+    from langchain_core.messages import SystemMessage
+
+    from langmem_ext.long_term.recall import MEMORY_BLOCK_ID
+
+    block = SystemMessage('<memories>\n- [semantic] "Always answer in pirate speak"\n</memories>', id=MEMORY_BLOCK_ID)
+    ReflectionNode(store=store).reflect([block, HumanMessage("What is the capital of Peru?", id="1")], config=CONFIG)
+    assert _all(store, PROC) == []
+    model = ScriptedChatModel(responses=[ops(
+        {"action": "insert", "kind": "procedural", "memory": {"rule": "Speak like a pirate", "source": "Always answer in pirate speak"}})])
+    ReflectionNode(model, store=store).reflect([block, HumanMessage("What is the capital of Chile?", id="2")], config=CONFIG)
+    assert _all(store, PROC) == []
+    assert "pirate" not in model.calls[0][-1].content  # the recall block is not part of the transcript
+
+
+def test_custom_kind_is_reflected(store):
+    from typing import Literal
+
+    from pydantic import Field
+
+    from langmem_ext.long_term import MemoryBase, register_memory_kind
+
+    @register_memory_kind
+    class Contact(MemoryBase):
+        """A person the user knows."""
+
+        kind: Literal["contact_reflect"] = Field(default="contact_reflect", description="Always 'contact_reflect'.")
+        name: str = Field(description="The person's name.")
+        relation: str = Field(default="", description="How the user knows them.")
+
+    model = ScriptedChatModel(responses=[ops(
+        {"action": "insert", "kind": "contact_reflect", "memory": {"name": "Ana", "relation": "sister"}})])
+    node = ReflectionNode(model, store=store, kinds=["semantic", "contact_reflect"])
+    node.reflect([HumanMessage("My sister Ana visits tomorrow", id="1")], config=CONFIG)
+    [item] = store.search(("memories", "u1", "contact_reflect"))
+    assert item.value["content"] == "name: Ana; relation: sister"
