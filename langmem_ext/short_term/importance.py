@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, ToolMessage
@@ -208,30 +210,33 @@ def as_scorer(scorer: Any) -> Any:
 
 
 def _relevance(
-    candidates: Sequence[BaseMessage],
+    texts: Sequence[str],
     query: str,
     mode: Relevance,
     embed: Any,
     cache: MutableMapping[str, list[float]] | None,
 ) -> list[float]:
+    """Relevance in [0, 1] of each text to ``query``."""
     if mode == "none" or not query.strip():
-        return [0.0] * len(candidates)
+        return [0.0] * len(texts)
     if mode == "embedding":
         if embed is None:
             raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
         cache = {} if cache is None else cache
-        todo = [m for m in candidates if message_key(m) not in cache]
+        todo = list(dict.fromkeys(t for t in texts if t not in cache))
         if todo:
-            for m, v in zip(todo, _embed(embed, [content_text(m) for m in todo])):
-                cache[message_key(m)] = v
+            for t, v in zip(todo, _embed(embed, todo)):
+                cache[t] = v
         q = _embed(embed, [query])[0]
-        return [max(0.0, _cos(q, cache[message_key(m)])) for m in candidates]
-    docs = [_term_set(content_text(m)) for m in candidates]
+        return [max(0.0, _cos(q, cache[t])) for t in texts]
+    docs = [_term_set(t) for t in texts]
     n = len(docs) + 1
     q_terms = _term_set(query)
-    idf = {t: math.log(1 + n / (1 + sum(1 for d in docs if t in d))) for t in q_terms}
+    df = Counter(chain.from_iterable(docs))
+    idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
     total = sum(idf.values()) or 1.0
-    return [sum(idf[t] for t in q_terms & d) / total for d in docs]
+    weight = idf.__getitem__
+    return [sum(map(weight, q_terms & d)) / total if d else 0.0 for d in docs]
 
 
 def build_context(
@@ -276,8 +281,16 @@ def build_context(
     if not humans:
         return list(head)
     cut = humans[-keep_last_turns] if keep_last_turns <= len(humans) else humans[0]
-    cost = {k: sum(counter.count_message(rest[i]) for i in units[k].indices) for k in range(len(units))}
-    recent_cost = sum(cost[k] for k in range(cut, len(units)))
+    count = counter.count_message
+    cost: list[int] = []
+    best: list[float] = []  # importance of a unit: its best message
+    texts: list[str] = []
+    for unit in units:
+        members = [rest[i] for i in unit.indices]
+        cost.append(sum(count(m) for m in members) if len(members) > 1 else count(members[0]))
+        best.append(max(scores.get(m.id or message_key(m), default_score) for m in members))
+        texts.append(content_text(members[0]) if len(members) == 1 else "\n".join(content_text(m) for m in members))
+    recent_cost = sum(cost[cut:])
     if recent_cost > budget:
         picked = select_suffix(rest, units[cut:], budget, counter)
         if picked is None:
@@ -287,12 +300,10 @@ def build_context(
         return [*head, *(rest[i] for u in picked[0] for i in u.indices)]
     left = budget - recent_cost
     older = list(range(cut))
-    q = query if query is not None else content_text(rest[units[humans[-1]].start])
-    rel = _relevance([rest[units[k].start] for k in older], q, relevance, embed, embedding_cache)
-    value = {
-        k: max(scores.get(message_key(rest[i]), default_score) for i in units[k].indices) + relevance_weight * 10 * r
-        for k, r in zip(older, rel)
-    }
+    q = query if query is not None else texts[humans[-1]]
+    rel = _relevance(texts[:cut], q, relevance, embed, embedding_cache)
+    weight = relevance_weight * 10
+    value = [best[k] + weight * rel[k] for k in older]
     ranked = sorted(older, key=lambda k: (-value[k], -k))
     chosen: set[int] = set()
     floor = -1
