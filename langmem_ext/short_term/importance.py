@@ -25,6 +25,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, Literal
 
+import numpy as np
 from langchain_core.messages import BaseMessage, ToolMessage
 from pydantic import BaseModel, Field
 
@@ -227,8 +228,13 @@ def _relevance(
         if todo:
             for t, v in zip(todo, _embed(embed, todo)):
                 cache[t] = v
-        q = _embed(embed, [query])[0]
-        return [max(0.0, _cos(q, cache[t])) for t in texts]
+        q = np.asarray(_embed(embed, [query])[0], dtype=np.float32)
+        if not texts:
+            return []
+        matrix = np.asarray([cache[t] for t in texts], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
+        sims = matrix @ q / np.where(norms == 0, 1.0, norms)
+        return [max(0.0, float(x)) for x in sims]
     docs = [_term_set(t) for t in texts]
     n = len(docs) + 1
     q_terms = _term_set(query)

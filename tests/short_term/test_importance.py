@@ -104,3 +104,22 @@ def test_build_context_properties(history, budget, k, relevance):
     assert_valid(out)
     assert build_context(out, scores=scores, max_tokens=budget, keep_last_turns=k, relevance=relevance,
                          token_counter=COUNTER) == out
+
+
+def test_embedding_relevance_uses_the_passed_in_model_and_caches_texts():
+    seen = []
+
+    def embed(texts):
+        seen.extend(texts)
+        return [[1.0 if "theo" in t.lower() else 0.0, 0.2] for t in texts]
+
+    msgs = conversation() + [HumanMessage("Tell me about my son's birthday", id="hq")]
+    flat = {message_key(m): 5.0 for m in msgs}
+    cache = {}
+    out = build_context(msgs, scores=flat, max_tokens=80, keep_last_turns=1, relevance="embedding",
+                        embed=embed, embedding_cache=cache, query="Theo", token_counter=COUNTER)
+    assert "h3" in {m.id for m in out}
+    n = len(seen)
+    build_context(msgs, scores=flat, max_tokens=80, keep_last_turns=1, relevance="embedding",
+                  embed=embed, embedding_cache=cache, query="Theo", token_counter=COUNTER)
+    assert len(seen) == n + 1  # only the query is embedded again
