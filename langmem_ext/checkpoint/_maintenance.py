@@ -14,7 +14,7 @@ import ormsgpack
 from langmem_ext.checkpoint import _lua
 from langmem_ext.checkpoint._io import Batch, Call, Commit, Op, Watch
 from langmem_ext.checkpoint._keys import esc
-from langmem_ext.checkpoint._scrub import DROP, scrub
+from langmem_ext.checkpoint._scrub import DROP, fingerprints, scrub
 from langmem_ext.checkpoint._types import CheckpointConfigError
 from langmem_ext.connection import IncompatibleServerError
 
@@ -34,6 +34,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def _pairs(flat: Sequence[Any]) -> list[tuple[Any, Any]]:
     return list(zip(flat[::2], flat[1::2]))
+
+
+def _split_blob(raw: bytes) -> tuple[str, bytes]:
+    cut = raw.index(b"\0")
+    return raw[:cut].decode(), raw[cut + 1 :]
 
 
 def _chunks(items: Sequence[Any], size: int = 1000) -> list[Sequence[Any]]:
@@ -132,16 +137,6 @@ class MaintenanceMixin:
             commands += [("EXPIRE", key, self.ttl_seconds) for key in dst]
         yield Batch(commands, transaction=True)
 
-    def _scrub_record(self, raw: bytes, ids: frozenset[str]) -> tuple[bytes | None, int]:
-        ctype, cbytes, mtype, mbytes, parent = ormsgpack.unpackb(raw)
-        checkpoint, n1 = scrub(self.serde.loads_typed((ctype, cbytes)), ids)
-        metadata, n2 = scrub(self.serde.loads_typed((mtype, mbytes)), ids)
-        if not n1 + n2:
-            return None, 0
-        ctype, cbytes = self.serde.dumps_typed(checkpoint)
-        mtype, mbytes = self.serde.dumps_typed(metadata)
-        return ormsgpack.packb([ctype, cbytes, mtype, mbytes, parent]), n1 + n2
-
     def _op_purge(self, thread_id: Any, message_ids: Sequence[str]) -> Op:
         if isinstance(message_ids, (str, bytes)) or not all(isinstance(i, str) for i in message_ids):
             raise CheckpointConfigError(
@@ -151,40 +146,53 @@ class MaintenanceMixin:
         if not ids:
             return 0
         keys = self._keys(thread_id)  # type: ignore[attr-defined]
-        loads = self.serde.loads_typed
+        loads, dumps = self.serde.loads_typed, self.serde.dumps_typed
         while True:
             cp, blobs, writes = yield Watch(
                 [keys.cp, keys.blobs, keys.writes],
                 [("HGETALL", keys.cp), ("HGETALL", keys.blobs), ("HGETALL", keys.writes)],
             )
+            records = {f: ormsgpack.unpackb(raw) for f, raw in cp.items()}
+            checkpoints = {f: (loads((r[0], r[1])), loads((r[2], r[3]))) for f, r in records.items()}
+            values = {f: loads(_split_blob(raw)) for f, raw in blobs.items()}
+            pending = {f: ormsgpack.unpackb(raw) for f, raw in writes.items()}
+            written = {f: loads((w[2], w[3])) for f, w in pending.items()}
+            sent: set[Any] = set()  # id-less copies (input as sent) are matched by role+content
+            for value in [*checkpoints.values(), *values.values(), *written.values()]:
+                sent |= fingerprints(value, ids)
+            found = frozenset(sent)
             commands: list[Any] = []
             removed = 0
-            for field, raw in cp.items():
-                new, n = self._scrub_record(raw, ids)
-                if n:
-                    removed += n
-                    commands.append(("HSET", keys.cp, field, new))
-            for field, raw in blobs.items():
-                cut = raw.index(b"\0")
-                new, n = scrub(loads((raw[:cut].decode(), raw[cut + 1 :])), ids)
+            for field, (checkpoint, metadata) in checkpoints.items():
+                new_cp, n1 = scrub(checkpoint, ids, found)
+                new_meta, n2 = scrub(metadata, ids, found)
+                if n1 + n2:
+                    removed += n1 + n2
+                    r = records[field]
+                    ctype, cbytes = dumps(new_cp)
+                    mtype, mbytes = dumps(new_meta)
+                    packed = ormsgpack.packb([ctype, cbytes, mtype, mbytes, r[4]])
+                    commands.append(("HSET", keys.cp, field, packed))
+            for field, value in values.items():
+                new, n = scrub(value, ids, found)
                 if not n:
                     continue
                 removed += n
                 if new is DROP:
                     commands.append(("HDEL", keys.blobs, field))
                 else:
-                    btype, data = self.serde.dumps_typed(new)
+                    btype, data = dumps(new)
                     commands.append(("HSET", keys.blobs, field, btype.encode() + b"\0" + data))
-            for field, raw in writes.items():
-                task_id, channel, wtype, data, task_path, widx = ormsgpack.unpackb(raw)
-                new, n = scrub(loads((wtype, data)), ids)
+            for field, value in written.items():
+                new, n = scrub(value, ids, found)
                 if not n:
                     continue
                 removed += n
                 if new is DROP:
                     commands += [("HDEL", keys.writes, field), ("ZREM", keys.widx, field)]
                 else:
-                    wtype, data = self.serde.dumps_typed(new)
+                    task_id, channel, _, _, task_path, widx = pending[field]
+                    wtype, data = dumps(new)
                     packed = ormsgpack.packb([task_id, channel, wtype, data, task_path, widx])
                     commands.append(("HSET", keys.writes, field, packed))
             if (yield Commit(commands)) is not None:

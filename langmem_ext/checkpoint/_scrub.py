@@ -1,5 +1,10 @@
 """Remove messages (by id) from arbitrary stored values: the pure half of ``purge_messages``.
 
+A message sent without an id (``("user", text)``, a dict, or a message object before
+``add_messages`` gave it one) is stored as sent in the input write and the ``__start__``
+channel. :func:`fingerprints` reads the role and content of the doomed messages from the
+copies that do carry the id, and :func:`scrub` also removes id-less copies that match.
+
 Example:
     >>> from langchain_core.messages import AIMessage, HumanMessage
     >>> value = {"messages": [HumanMessage("keep", id="1"), AIMessage("secret", id="2")]}
@@ -8,6 +13,9 @@ Example:
     (['keep'], 1)
     >>> scrub(HumanMessage("gone", id="2"), frozenset({"2"}))[0] is DROP
     True
+    >>> sent = fingerprints(HumanMessage("my secret", id="9"), frozenset({"9"}))
+    >>> scrub({"messages": [("user", "my secret"), ("user", "other")]}, frozenset({"9"}), sent)
+    ({'messages': [('user', 'other')]}, 1)
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
-__all__ = ["DROP", "scrub"]
+__all__ = ["DROP", "scrub", "fingerprints", "Fingerprint"]
 
 
 class _Drop:
@@ -31,6 +39,27 @@ DROP: Any = _Drop()
 """Returned by :func:`scrub` when the whole value is a deleted message."""
 
 
+Fingerprint = tuple[str, str]
+"""``(role, content)`` of a message, to recognise its id-less copies."""
+
+_ROLES = {
+    "human": "human", "user": "human", "ai": "ai", "assistant": "ai", "system": "system",
+    "developer": "system", "tool": "tool", "function": "tool",
+}  # fmt: skip
+
+
+def _role(kind: Any) -> str | None:
+    if not isinstance(kind, str):
+        return None
+    kind = kind.lower().removesuffix("chunk").removesuffix("message")
+    return _ROLES.get(kind, kind or None)
+
+
+def _print(role: Any, content: Any) -> Fingerprint | None:
+    r = _role(role)
+    return None if r is None else (r, content if isinstance(content, str) else repr(content))
+
+
 def _is_message_dict(value: Mapping[Any, Any], ids: frozenset[str]) -> bool:
     return (
         isinstance(value.get("id"), str)
@@ -39,20 +68,73 @@ def _is_message_dict(value: Mapping[Any, Any], ids: frozenset[str]) -> bool:
     )
 
 
-def scrub(value: Any, ids: frozenset[str]) -> tuple[Any, int]:
+def _dict_print(value: Mapping[Any, Any]) -> Fingerprint | None:
+    if "content" not in value:
+        return None
+    return _print(value.get("role", value.get("type")), value["content"])
+
+
+def fingerprints(value: Any, ids: frozenset[str]) -> set[Fingerprint]:
+    """The ``(role, content)`` of every message in ``value`` whose id is in ``ids``."""
+    found: set[Fingerprint] = set()
+    if isinstance(value, BaseMessage):
+        if value.id in ids and (fp := _print(value.type, value.content)):
+            found.add(fp)
+    elif isinstance(value, Mapping):
+        if _is_message_dict(value, ids) and (fp := _dict_print(value)):
+            found.add(fp)
+        for item in value.values():
+            found |= fingerprints(item, ids)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found |= fingerprints(item, ids)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            found |= fingerprints(getattr(value, f.name), ids)
+    elif hasattr(value, "arg") and type(value).__name__ == "Send":
+        found |= fingerprints(value.arg, ids)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found |= fingerprints(getattr(value, name), ids)
+    return found
+
+
+def _sent_copy(value: Any, sent: frozenset[Fingerprint]) -> bool:
+    """Whether ``value`` is an id-less message (any accepted input form) matching ``sent``."""
+    if not sent:
+        return False
+    if isinstance(value, BaseMessage):
+        return value.id is None and _print(value.type, value.content) in sent
+    if isinstance(value, Mapping):
+        return value.get("id") is None and _dict_print(value) in sent
+    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str):
+        return value[0].lower() in _ROLES and _print(value[0], value[1]) in sent
+    return False
+
+
+def scrub(
+    value: Any, ids: frozenset[str], sent: frozenset[Fingerprint] = frozenset()
+) -> tuple[Any, int]:
     """``(value without the messages whose id is in ids, how many were removed)``.
 
-    Walks lists, tuples, dicts, dataclasses (e.g. ``Send``-like and ``Interrupt`` values),
-    pydantic models and ``Send``; a message (object or dict form) with a listed id is
-    removed from its container. Returns :data:`DROP` when ``value`` itself is such a
-    message. The input is never mutated; unchanged values are returned as they are.
+    Walks lists, tuples, dicts, dataclasses (e.g. ``Interrupt``), pydantic models and
+    ``Send``; a message (object or dict form) with a listed id is removed from its
+    container, and so is an id-less message (object, ``(role, content)`` pair, dict, or a
+    bare string in a list, read as a user message) whose fingerprint is in ``sent``.
+    Returns :data:`DROP` when ``value`` itself is such a message. The input is never
+    mutated; unchanged values are returned as they are.
     """
     if isinstance(value, BaseMessage):
-        return (DROP, 1) if value.id in ids else (value, 0)
+        return (DROP, 1) if value.id in ids or _sent_copy(value, sent) else (value, 0)
+    if _sent_copy(value, sent):
+        return DROP, 1
     if isinstance(value, (list, tuple)):
         out, removed = [], 0
         for item in value:
-            new, n = scrub(item, ids)
+            if isinstance(item, str) and ("human", item) in sent:
+                removed += 1
+                continue
+            new, n = scrub(item, ids, sent)
             removed += n
             if new is not DROP:
                 out.append(new)
@@ -64,7 +146,7 @@ def scrub(value: Any, ids: frozenset[str]) -> tuple[Any, int]:
             return DROP, 1
         changed, removed = {}, 0
         for key, item in value.items():
-            new, n = scrub(item, ids)
+            new, n = scrub(item, ids, sent)
             if n:
                 changed[key] = new
                 removed += n
@@ -74,7 +156,7 @@ def scrub(value: Any, ids: frozenset[str]) -> tuple[Any, int]:
         result.update({k: v for k, v in changed.items() if v is not DROP})
         return result, removed
     if type(value).__name__ == "Send" and hasattr(value, "arg") and hasattr(value, "node"):
-        new, n = scrub(value.arg, ids)
+        new, n = scrub(value.arg, ids, sent)
         if not n:
             return value, 0
         return (DROP, n) if new is DROP else (type(value)(value.node, new), n)
@@ -83,7 +165,7 @@ def scrub(value: Any, ids: frozenset[str]) -> tuple[Any, int]:
         for f in dataclasses.fields(value):
             if not f.init:
                 continue
-            new, n = scrub(getattr(value, f.name), ids)
+            new, n = scrub(getattr(value, f.name), ids, sent)
             if n:
                 updates[f.name] = None if new is DROP else new
                 removed += n
@@ -91,7 +173,7 @@ def scrub(value: Any, ids: frozenset[str]) -> tuple[Any, int]:
     if isinstance(value, BaseModel):
         updates, removed = {}, 0
         for name in type(value).model_fields:
-            new, n = scrub(getattr(value, name), ids)
+            new, n = scrub(getattr(value, name), ids, sent)
             if n:
                 updates[name] = None if new is DROP else new
                 removed += n

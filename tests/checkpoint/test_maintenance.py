@@ -146,3 +146,25 @@ async def test_purge_messages_erases_them_everywhere_and_the_thread_resumes(
     result = await graph.ainvoke({"messages": [HumanMessage("and now?", id="next")]}, config)
     assert [m.content for m in result["messages"]] == ["hello again", "hello back", "and now?", "still here"]
     assert await saver.apurge_messages("user-1", ["secret"]) == 0
+
+
+async def test_purge_also_erases_the_copies_sent_without_an_id(saver: Any, redis_client: redis.Redis) -> None:
+    graph = _chat_graph(saver, ["one", "two", "three", "four"])
+    config = {"configurable": {"thread_id": "no-ids"}}
+    for sent in (
+        [("user", "tuple SECRET-PASSPORT-4242")],
+        [{"role": "user", "content": "dict SECRET-REPLY-777"}],
+        [HumanMessage("object SECRET-PASSPORT-4242 too")],
+        ["a plain keep"],
+    ):
+        await graph.ainvoke({"messages": sent}, config)
+    messages = (await graph.aget_state(config)).values["messages"]
+    doomed = [m.id for m in messages if "SECRET" in m.content]
+    assert len(doomed) == 3 and all(any(s in b for b in _every_stored_byte(redis_client)) for s in SECRETS)
+
+    await saver.apurge_messages("no-ids", doomed)
+
+    assert not any(s in b for b in _every_stored_byte(redis_client) for s in SECRETS)
+    assert any(b"a plain keep" in b for b in _every_stored_byte(redis_client))
+    left = (await graph.aget_state(config)).values["messages"]
+    assert [m.content for m in left] == ["one", "two", "three", "a plain keep", "four"]
