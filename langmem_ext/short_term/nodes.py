@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import MessagesState
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
@@ -33,13 +33,16 @@ from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLik
 from langmem_ext.short_term.delete import select_deletions
 from langmem_ext.short_term.importance import Relevance, as_scorer, build_context
 from langmem_ext.short_term.messages import message_key
+from langmem_ext.short_term.background import BackgroundSummaries
 from langmem_ext.short_term.summarize import (
+    RunningSummary,
     SummaryResult,
     _checked_text,
     _failure,
     _options,
     apply_summary,
     plan_summary,
+    run_plan,
     summarize_history,
     summary_prompt,
 )
@@ -160,6 +163,10 @@ class SummarizationNode(_MessagesNode):
         max_summary_tokens: length cap of the summary.
         tokenizer_model: model name for token counting (default ``gpt-4o-mini``).
         prompt: overrides :data:`langmem_ext.prompts.DEFAULT_SUMMARY_PROMPT`.
+        background: start the summary call in a worker thread once the input passes
+            ``background_at`` x the trigger, and apply it on a later run (see
+            :mod:`.background`); a request waits only if the trigger itself is reached first.
+        background_at: the soft threshold, as a share of the trigger.
 
     Raises:
         SummarizationError: at run time when the model fails; the state is not updated.
@@ -179,6 +186,8 @@ class SummarizationNode(_MessagesNode):
         token_counter: MessageTokenCounter | TokenCounterLike | None = None,
         tokenizer_model: str | None = None,
         prompt: str = DEFAULT_SUMMARY_PROMPT,
+        background: bool = False,
+        background_at: float = 0.8,
         input_messages_key: str = "messages",
         output_messages_key: str = "llm_input_messages",
         summary_key: str = "running_summary",
@@ -202,7 +211,56 @@ class SummarizationNode(_MessagesNode):
             raise ValueError("Give SummarizationNode a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
         self.counter, self.plan_options, self.max_summary_tokens = _options(dict(options), model)
         self.options = options
+        self.background = background
+        if background:
+            self.soft_options = _soft_options(self.plan_options, background_at)
+            self.jobs = BackgroundSummaries()
         super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
+
+    # -- background mode: the same steps, sync and async differ only in how they wait
+
+    def _applied(self, result: SummaryResult | None, summary: Any, extra: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        if result is not None and result.summarized:
+            return result.running_summary, {self.summary_key: result.running_summary.model_dump(mode="json")}
+        return summary, extra
+
+    def _hard_plan(self, messages: list[BaseMessage], summary: Any) -> Any:
+        return plan_summary(messages, running_summary=summary, counter=self.counter, **self.plan_options)
+
+    def _quiet(self, messages: list[BaseMessage], summary: Any, thread: str, extra: dict[str, Any]):
+        soft = plan_summary(messages, running_summary=summary, counter=self.counter, **self.soft_options)
+        if soft.triggered and not self.jobs.pending(thread):
+            self.jobs.submit(thread, summary, lambda: run_plan(soft, model=self.model, prompt=self.prompt,
+                                                               counter=self.counter,
+                                                               max_summary_tokens=self.max_summary_tokens))
+        view = apply_summary(self._hard_plan(messages, summary), None, counter=self.counter,
+                             max_summary_tokens=self.max_summary_tokens)
+        return view.messages, extra
+
+    def _run(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Any]:
+        if not self.background:
+            return super()._run(state)
+        messages, thread = self._input(state), _thread_of(config)
+        summary = RunningSummary.coerce(_get(state, self.summary_key))
+        summary, extra = self._applied(self.jobs.take(thread, summary, wait=False), summary, {})
+        if not self._hard_plan(messages, summary).triggered:
+            return self._write(messages, *self._quiet(messages, summary, thread, extra))
+        summary, extra = self._applied(self.jobs.take(thread, summary, wait=True), summary, extra)
+        result = run_plan(self._hard_plan(messages, summary), model=self.model, prompt=self.prompt,
+                          counter=self.counter, max_summary_tokens=self.max_summary_tokens)
+        return self._write(messages, result.messages, self._applied(result, summary, extra)[1])
+
+    async def _arun(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Any]:
+        if not self.background:
+            return await super()._arun(state)
+        messages, thread = self._input(state), _thread_of(config)
+        summary = RunningSummary.coerce(_get(state, self.summary_key))
+        summary, extra = self._applied(self.jobs.take(thread, summary, wait=False), summary, {})
+        if not self._hard_plan(messages, summary).triggered:
+            return self._write(messages, *self._quiet(messages, summary, thread, extra))
+        summary, extra = self._applied(await self.jobs.atake(thread, summary, wait=True), summary, extra)
+        result = await self._aplan(self._hard_plan(messages, summary))
+        return self._write(messages, result.messages, self._applied(result, summary, extra)[1])
 
     def _finish(self, result: SummaryResult) -> tuple[list[BaseMessage], dict[str, Any]]:
         extra = {self.summary_key: result.running_summary.model_dump(mode="json")} if result.summarized else {}
@@ -217,17 +275,41 @@ class SummarizationNode(_MessagesNode):
         )
         return self._finish(result)
 
-    async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
-        plan = self._plan(state, messages)
+    async def _aplan(self, plan: Any) -> SummaryResult:
         if not plan.triggered or self.model is None:
-            return self._compute(state, messages)
+            return run_plan(plan, model=None, prompt=self.prompt, counter=self.counter,
+                            max_summary_tokens=self.max_summary_tokens)
         request = summary_prompt(plan, prompt=self.prompt, max_summary_tokens=self.max_summary_tokens)
         try:
             response = await self.model.ainvoke(request)
         except Exception as exc:
             raise _failure(exc) from exc
-        text = _checked_text(response)
-        return self._finish(apply_summary(plan, text, counter=self.counter, max_summary_tokens=self.max_summary_tokens))
+        result = apply_summary(plan, _checked_text(response), counter=self.counter, max_summary_tokens=self.max_summary_tokens)
+        result.llm_calls = 1
+        return result
+
+    async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
+        return self._finish(await self._aplan(self._plan(state, messages)))
+
+
+def _thread_of(config: RunnableConfig | None) -> str:
+    return str(((config or {}).get("configurable") or {}).get("thread_id", ""))
+
+
+def _soft_options(options: dict[str, Any], at: float) -> dict[str, Any]:
+    """The plan options with the triggers lowered to ``at`` x trigger (background mode)."""
+    if not 0 < at < 1:
+        raise ValueError(f"background_at must be between 0 and 1, got {at}.")
+    soft = dict(options)
+    for trigger, keep in (("trigger_tokens", "keep_tokens"), ("trigger_messages", "keep_messages")):
+        if soft.get(trigger) is not None:
+            soft[trigger] = max(1, int(soft[trigger] * at))
+            if soft.get(keep) is not None and soft[keep] >= soft[trigger]:
+                raise ValueError(
+                    f"{keep}={soft[keep]} must be below background_at x {trigger} ({soft[trigger]}): "
+                    f"lower {keep} or raise background_at."
+                )
+    return soft
 
 
 class DeletionNode(_MessagesNode):

@@ -45,6 +45,7 @@ __all__ = [
     "asummarize_history",
     "format_transcript",
     "plan_summary",
+    "run_plan",
     "summarize_history",
     "summary_message",
     "summary_prompt",
@@ -289,6 +290,13 @@ def summarize_history(
     """
     counter, opts, max_summary_tokens = _options(dict(options), model)
     plan = plan_summary(messages, running_summary=running_summary, counter=counter, **opts)
+    return run_plan(plan, model=model, prompt=prompt, counter=counter, max_summary_tokens=max_summary_tokens)
+
+
+def run_plan(
+    plan: SummaryPlan, *, model: Any, prompt: str, counter: MessageTokenCounter, max_summary_tokens: int
+) -> SummaryResult:
+    """Carry out ``plan``: one model call (or the extractive summary) if it triggered."""
     if not plan.triggered:
         return apply_summary(plan, None, counter=counter, max_summary_tokens=max_summary_tokens)
     if model is None:
