@@ -1,0 +1,73 @@
+"""Recall quality evaluation: LoCoMo through the product's write and recall path.
+
+``run_locomo_eval(path, k=..., mode=..., units=...)`` loads a LoCoMo file, writes each
+conversation as memories with ``put_memories`` into a ``RedisStore`` (offline MiniLM
+embeddings), asks every question with :func:`recall`, and returns evidence recall@k overall
+and per category; ``print_locomo_report`` shows it as a table.
+"""
+
+from __future__ import annotations
+
+from langmem_ext.long_term.eval.locomo import (
+    CATEGORIES,
+    LocomoConversation,
+    LocomoQuestion,
+    LocomoTurn,
+    Observation,
+    evidence_ids,
+    load_locomo,
+    parse_session_date,
+)
+from langmem_ext.long_term.eval.metrics import aggregate_recall, evidence_recall
+from langmem_ext.long_term.eval.report import format_locomo_report, print_locomo_report
+from langmem_ext.long_term.eval.retrieval import (
+    RecallMode,
+    arecall,
+    fuse_scores,
+    propagate_neighbors,
+    query_time_hints,
+    recall,
+    time_boosts,
+)
+from langmem_ext.long_term.eval.runner import DEFAULT_KS, CachedEmbeddings, run_locomo_eval
+from langmem_ext.long_term.eval.units import (
+    TurnMemory,
+    Units,
+    memory_turn_ids,
+    observation_memories,
+    summary_memories,
+    turn_memories,
+    units_for,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_KS",
+    "CachedEmbeddings",
+    "LocomoConversation",
+    "LocomoQuestion",
+    "LocomoTurn",
+    "Observation",
+    "RecallMode",
+    "TurnMemory",
+    "Units",
+    "aggregate_recall",
+    "arecall",
+    "evidence_ids",
+    "evidence_recall",
+    "format_locomo_report",
+    "fuse_scores",
+    "load_locomo",
+    "memory_turn_ids",
+    "observation_memories",
+    "parse_session_date",
+    "print_locomo_report",
+    "propagate_neighbors",
+    "query_time_hints",
+    "recall",
+    "run_locomo_eval",
+    "summary_memories",
+    "time_boosts",
+    "turn_memories",
+    "units_for",
+]
