@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import lru_cache
@@ -210,6 +211,28 @@ def as_scorer(scorer: Any) -> Any:
     raise TypeError(f"scorer must have .score(messages) or be fn(message) -> float, got {type(scorer).__name__}.")
 
 
+_DF_CACHE: list[tuple[tuple[str, ...], Counter[str]]] = []
+_DF_LOCK = threading.Lock()
+
+
+def _document_frequencies(texts: tuple[str, ...], docs: Sequence[frozenset[str]]) -> Counter[str]:
+    """Document frequencies over ``docs``, extended from a cached prefix when the history grew."""
+    with _DF_LOCK:
+        best = max((e for e in _DF_CACHE if len(e[0]) <= len(texts) and texts[: len(e[0])] == e[0]),
+                   key=lambda e: len(e[0]), default=None)
+        if best is not None and len(best[0]) == len(texts):
+            return best[1]
+        if best is not None:  # the history grew: extend that entry in place (it is replaced)
+            _DF_CACHE.remove(best)
+            df = best[1]
+            df.update(chain.from_iterable(docs[len(best[0]) :]))
+        else:
+            df = Counter(chain.from_iterable(docs))
+        _DF_CACHE.append((texts, df))
+        del _DF_CACHE[:-8]
+        return df
+
+
 def _relevance(
     texts: Sequence[str],
     query: str,
@@ -238,7 +261,7 @@ def _relevance(
     docs = [_term_set(t) for t in texts]
     n = len(docs) + 1
     q_terms = _term_set(query)
-    df = Counter(chain.from_iterable(docs))
+    df = _document_frequencies(tuple(texts), docs)
     idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
     total = sum(idf.values()) or 1.0
     weight = idf.__getitem__
