@@ -49,7 +49,8 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
-_PAGE = 100
+_PAGE = 100  # checkpoints per LOAD reply
+_SCAN = 500  # records per metadata scan when listing with a filter
 
 
 def _ttl(ttl: TTLConfig | None) -> tuple[int, bool]:
@@ -341,6 +342,24 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
                 if remaining <= 0:
                     return
 
+    def _matches(self, rec: bytes, filter: dict[str, Any] | None) -> bool:
+        if not filter:
+            return True
+        _, _, mtype, mbytes, _ = ormsgpack.unpackb(rec)
+        meta = self.serde.loads_typed((mtype, mbytes))
+        return all(meta.get(k) == v for k, v in filter.items())
+
+    def _load_pages(self, thread_id: Any, keys: ThreadKeys, names: Sequence[bytes]) -> Op:
+        emitted = 0
+        for start in range(0, len(names), _PAGE):
+            args = [self._read_ttl(), "ids", "0", *names[start : start + _PAGE]]
+            reply = (yield Batch([Call(_lua.LOAD, keys, args)]))[0]
+            if reply[0]:
+                tuples = self._decode(thread_id, reply)
+                emitted += len(tuples)
+                yield Emit(tuples)
+        return emitted
+
     def _list_thread(
         self,
         thread_id: Any,
@@ -351,50 +370,46 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         limit: int | None,
     ) -> Op:
         keys, ttl = self._keys(thread_id), self._read_ttl()
+        if ns is None or cid:  # every namespace (newest first across them), or one id
+            if ns is not None:
+                scan = [ttl, "ids", "1", member(ns, cid)]  # type: ignore[arg-type]
+            else:
+                scan = [ttl, "range", "1", "+", "-", -1]
+            found, recs = (yield Batch([Call(_lua.LOAD, keys, scan)]))[0]
+            picked = []
+            for raw_member, rec in zip(found, recs):
+                mcid = split_member(raw_member)[1]
+                if (cid and mcid != cid) or (before_id and mcid >= before_id):
+                    continue
+                if self._matches(rec, filter):
+                    picked.append((mcid, raw_member))
+            picked.sort(key=lambda item: item[0], reverse=True)
+            names = [m for _, m in (picked if limit is None else picked[:limit])]
+            return (yield from self._load_pages(thread_id, keys, names))
+        # One namespace: walk its index newest first, a page at a time.
+        p = (esc(ns) + "|").encode()
+        high, low = b"(" + p + (esc(before_id).encode() if before_id else b"\xff"), b"[" + p
         emitted = 0
-        if ns is not None and not cid and not filter:  # pages straight off the index
-            p = (esc(ns) + "|").encode()
-            high = b"(" + p + (esc(before_id).encode() if before_id else b"\xff")
-            while limit is None or emitted < limit:
-                page = _PAGE if limit is None else min(_PAGE, limit - emitted)
-                reply = (yield Batch([Call(_lua.LOAD, keys, [ttl, "range", "0", high, b"[" + p, page])]))[0]
+        while limit is None or emitted < limit:
+            want = _PAGE if limit is None else min(_PAGE, limit - emitted)
+            if not filter:
+                reply = (yield Batch([Call(_lua.LOAD, keys, [ttl, "range", "0", high, low, want])]))[0]
                 if not reply[0]:
                     break
                 tuples = self._decode(thread_id, reply)
                 emitted += len(tuples)
                 yield Emit(tuples)
-                if len(reply[0]) < page:
-                    break
-                high = b"(" + reply[0][-1]
-            return emitted
-        if ns is not None and cid:
-            scan = [ttl, "ids", "1", member(ns, cid)]
-        elif ns is not None:
-            p = (esc(ns) + "|").encode()
-            scan = [ttl, "range", "1", b"(" + p + b"\xff", b"[" + p, -1]
-        else:
-            scan = [ttl, "range", "1", "+", "-", -1]
-        found, recs = (yield Batch([Call(_lua.LOAD, keys, scan)]))[0]
-        picked = []
-        for raw_member, rec in zip(found, recs):
-            mcid = split_member(raw_member)[1]
-            if (cid and mcid != cid) or (before_id and mcid >= before_id):
-                continue
-            if filter:
-                _, _, mtype, mbytes, _ = ormsgpack.unpackb(rec)
-                meta = self.serde.loads_typed((mtype, mbytes))
-                if not all(meta.get(k) == v for k, v in filter.items()):
-                    continue
-            picked.append((mcid, raw_member))
-        picked.sort(key=lambda item: item[0], reverse=True)
-        if limit is not None:
-            picked = picked[:limit]
-        for start in range(0, len(picked), _PAGE):
-            names = [m for _, m in picked[start : start + _PAGE]]
-            reply = (yield Batch([Call(_lua.LOAD, keys, [ttl, "ids", "0", *names])]))[0]
-            if reply[0]:
-                tuples = self._decode(thread_id, reply)
-                emitted += len(tuples)
-                yield Emit(tuples)
+                scanned = reply[0]
+            else:
+                want = _SCAN
+                scan = [ttl, "range", "1", high, low, want]
+                scanned, recs = (yield Batch([Call(_lua.LOAD, keys, scan)]))[0]
+                names = [m for m, rec in zip(scanned, recs) if self._matches(rec, filter)]
+                if limit is not None:
+                    names = names[: limit - emitted]
+                emitted += yield from self._load_pages(thread_id, keys, names)
+            if len(scanned) < want:
+                break
+            high = b"(" + scanned[-1]
         return emitted
 

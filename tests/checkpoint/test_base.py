@@ -135,7 +135,11 @@ class _AsyncAsSync:
 
 
 @pytest.fixture
-def three_savers(redis_url: str) -> Any:
+def three_savers(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from langmem_ext.checkpoint import base
+
+    monkeypatch.setattr(base, "_PAGE", 2)  # tiny pages: every listing crosses page boundaries
+    monkeypatch.setattr(base, "_SCAN", 3)
     client = connect(redis_url)
     async_side = _AsyncAsSync(redis_url)
     yield InMemorySaver(), RedisSaver(client), async_side
