@@ -147,7 +147,8 @@ def test_scores_are_computed_once_per_message():
 
 @settings(max_examples=25, deadline=None)
 @given(history=conversations(max_turns=10), budget=st.integers(150, 500),
-       order=st.sampled_from(["trim", "filter", "summarize", "filter+summarize+trim", "delete+trim"]),
+       order=st.sampled_from(["trim", "filter", "summarize", "filter+summarize+trim", "delete+trim",
+                              "summarize+trim", "filter+trim", "delete+filter+summarize+trim"]),
        rewrite=st.booleans())
 def test_node_chain_properties(history, budget, order, rewrite):
     out_key = "messages" if rewrite else "llm_input_messages"
