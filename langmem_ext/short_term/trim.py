@@ -39,22 +39,23 @@ def _unit_cost(unit: Unit, rest: Sequence[BaseMessage], counter: MessageTokenCou
 
 
 def _truncate(message: BaseMessage, budget: int, counter: MessageTokenCounter) -> BaseMessage:
-    """A copy of ``message`` whose text is cut so that the message costs <= ``budget``."""
-    text = content_text(message)
-    overhead = counter.count_message(message.model_copy(update={"content": ""}))
-    room = budget - overhead
-    if room <= 0 or counter._encode is None:
+    """A copy of ``message`` keeping the longest start of its text that costs <= ``budget``."""
+    def cut(n: int) -> BaseMessage:
+        return message.model_copy(update={"content": " ".join(words[:n])})
+
+    words = content_text(message).split(" ")
+    if counter.count_message(cut(0)) > budget:
         raise ContextBudgetError(
-            f"Even an empty {message.type} message ({overhead} tokens) does not fit the {budget} tokens left: "
-            "raise max_tokens."
+            f"Even an empty {message.type} message does not fit the {budget} tokens left: raise max_tokens."
         )
-    enc = counter._encode.__self__  # the tiktoken Encoding
-    ids = enc.encode_ordinary(text)[:room]
-    cut = enc.decode(ids)
-    while ids and counter.count_message(message.model_copy(update={"content": cut})) > budget:
-        ids = ids[:-1]
-        cut = enc.decode(ids)
-    return message.model_copy(update={"content": cut})
+    lo, hi = 0, len(words)
+    while lo < hi:  # the largest n whose cut fits
+        mid = (lo + hi + 1) // 2
+        if counter.count_message(cut(mid)) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return cut(lo)
 
 
 def select_suffix(

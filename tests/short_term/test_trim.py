@@ -109,3 +109,12 @@ def test_trim_properties(history, budget):
     assert is_subsequence(out, history)
     assert_valid(out)
     assert trim_history(out, max_tokens=budget, token_counter=COUNTER) == out
+
+
+def test_allow_partial_works_with_a_passed_in_counter():
+    def words(messages):
+        return sum(len(str(m.content).split()) + 1 for m in messages)
+
+    history = [HumanMessage("one two three four five six seven eight", id="h")]
+    out = trim_history(history, max_tokens=5, token_counter=words, allow_partial=True)
+    assert out[0].content == "one two three four"
