@@ -10,7 +10,8 @@ and the backends, not the embedding model.
 Measured side by side on one embedded Redis 8 (FLUSHALL between runs):
 langmem-ext's ``AsyncRedisSaver``/``AsyncRedisStore`` and the peer
 ``langgraph-checkpoint-redis`` 0.5.2. Reports turns/s, p50/p99 turn latency,
-Redis memory per thread (checkpoints) and per memory (store items + index),
+Redis memory per thread (``MEMORY USAGE`` of the checkpointer's keys after 20
+turns) and per memory (``used_memory`` growth over 2,000 store puts, index included),
 and whether every message was accounted for.
 
 Run: ``.venv/bin/python benchmarks/load.py [--threads 50 --turns 20]``.
@@ -81,27 +82,19 @@ def build_graph(checkpointer: Any, store: Any) -> Any:
 @asynccontextmanager
 async def ours(url: str) -> AsyncIterator[tuple[Any, Any]]:
     from langmem_ext.checkpoint import AsyncRedisSaver
+    from langmem_ext.connection import aconnect
     from langmem_ext.store import AsyncRedisStore
 
-    saver = AsyncRedisSaver.from_url(url)
-    store = AsyncRedisStore.from_url(url, index=index_config())
+    saver_client, store_client = aconnect(url), aconnect(url)
+    saver = AsyncRedisSaver(saver_client)
+    store = AsyncRedisStore(store_client, index=index_config())
     await saver.asetup()
     await store.asetup()
     try:
         yield saver, store
     finally:
-        await _aclose(saver)
-        await _aclose(store)
-
-
-async def _aclose(obj: Any) -> None:
-    for name in ("aclose", "close"):
-        fn = getattr(obj, name, None)
-        if fn is not None:
-            result = fn()
-            if asyncio.iscoroutine(result):
-                await result
-            return
+        await saver_client.aclose()
+        await store_client.aclose()
 
 
 @asynccontextmanager
@@ -120,6 +113,37 @@ async def peer(url: str) -> AsyncIterator[tuple[Any, Any]]:
         with RedisStore.from_conn_string(url, index=index_config()) as store:
             store.setup()
             yield saver, store
+
+
+@asynccontextmanager
+async def peer_big_pool(url: str) -> AsyncIterator[tuple[Any, Any]]:
+    """The peer again, given a client whose pool allows 1,000 connections.
+
+    With its defaults it runs out of connections at 50 concurrent threads (redis-py 8's
+    async pool raises ``MaxConnectionsError`` past 100 instead of waiting).
+    """
+    import redis.asyncio as aredis
+    from langgraph.checkpoint.redis.aio import AsyncRedisSaver
+    from langgraph.store.redis import RedisStore
+
+    client = aredis.Redis.from_url(url, max_connections=1000)
+    saver = AsyncRedisSaver(redis_client=client)
+    await saver.asetup()
+    try:
+        with RedisStore.from_conn_string(url, index=index_config()) as store:
+            store.setup()
+            yield saver, store
+    finally:
+        await client.aclose()
+
+
+def _checkpoint_bytes(client: redis.Redis) -> int:
+    """MEMORY USAGE summed over the checkpointer's keys (ours: ``*:cp:*``; peer: ``checkpoint*``)."""
+    total = 0
+    for key in client.scan_iter(count=1000):
+        if b":cp:" in key or key.startswith(b"checkpoint"):
+            total += int(client.memory_usage(key, samples=0) or 0)
+    return total
 
 
 async def run(
@@ -145,7 +169,7 @@ async def run(
         started = time.perf_counter()
         results = await asyncio.gather(*(conversation(i) for i in range(threads)))
         wall = time.perf_counter() - started
-        used = int(client.info("memory")["used_memory"])
+        checkpoint_bytes = _checkpoint_bytes(client)
         accounted = all(
             [r for j, r in enumerate(res) if j % 2 == 0]
             == [f"t{i} turn {t}" for t in range(turns)]
@@ -175,9 +199,11 @@ async def run(
         "turns_per_s": threads * turns / wall,
         "p50": statistics.median(latencies),
         "p99": latencies[int(0.99 * (len(latencies) - 1))],
-        "per_thread_kib": (used - after_setup) / threads / 1024,
+        "per_thread_kib": checkpoint_bytes / threads / 1024,
         "per_memory_b": per_memory,
         "accounted": accounted and memories == threads * turns,
+        "messages_ok": accounted,
+        "memories_found": memories,
         "setup_kib": (after_setup - base) / 1024,
     }
 
@@ -193,7 +219,12 @@ async def main() -> None:
     rows = []
     figures: dict[str, dict[str, Any]] = {}
     try:
-        for name, factory in (("langmem-ext", ours), ("langgraph-checkpoint-redis 0.5.2", peer)):
+        backends = (
+            ("langmem-ext", ours),
+            ("langgraph-checkpoint-redis 0.5.2 (defaults)", peer),
+            ("langgraph-checkpoint-redis 0.5.2 (pool of 1,000)", peer_big_pool),
+        )
+        for name, factory in backends:
             try:
                 fig = await run(factory, url, threads=args.threads, turns=args.turns)
             except Exception as exc:  # noqa: BLE001 - a peer failing is a result
@@ -210,7 +241,9 @@ async def main() -> None:
                     f"{fig['p99']:.1f}",
                     f"{fig['per_thread_kib']:.1f}",
                     f"{fig['per_memory_b']:.0f}",
-                    "yes" if fig["accounted"] else "NO",
+                    "yes" if fig["accounted"] else
+                    f"NO (messages {'ok' if fig['messages_ok'] else 'WRONG'}; "
+                    f"{fig['memories_found']} of {args.threads * args.turns} memories found)",
                 ]
             )
             print(name, fig, file=sys.stderr)
@@ -218,9 +251,10 @@ async def main() -> None:
             f"### Load: {args.threads} concurrent async threads x {args.turns} turns\n\n"
             f"{machine_line(url)} Each turn = `graph.ainvoke` with checkpointer + store: "
             "one recall search (limit 3), one memory put, deterministic 384-dim hash "
-            "embeddings. Memory per thread = Redis `used_memory` growth / threads after "
-            f"{args.turns} turns (all checkpoints kept); per memory = growth over 2,000 store "
-            "puts (value + HNSW/BM25 index).\n\n"
+            "embeddings. Memory per thread = `MEMORY USAGE` of the checkpointer's keys / threads "
+            f"after {args.turns} turns (every checkpoint kept); per memory = `used_memory` growth "
+            "over 2,000 store puts (value + vector + index). The peer's store is its sync "
+            "`RedisStore` (its `AsyncRedisStore` cannot be built with redisvl 0.28).\n\n"
             + table(
                 ["backend", "turns/s", "p50 turn ms", "p99 turn ms", "KiB per thread",
                  "bytes per memory", "every message accounted"],
