@@ -80,7 +80,9 @@ class _Thread:
 
     def __init__(self, saver: Any, thread_id: str) -> None:
         self.saver, self.thread_id = saver, thread_id
-        self.config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        self.config: dict[str, Any] = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": ""}
+        }
         self.version: Any = None
         self.messages = _messages(50)
 
@@ -106,7 +108,9 @@ def _graph(saver: Any) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def _interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 0) -> dict[str, dict[str, float]]:
+def _interleaved(
+    fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 0
+) -> dict[str, dict[str, float]]:
     """p50/p95 per name, calling each fn once per round in a rotating order (shared noise)."""
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
@@ -166,7 +170,8 @@ def measure(url: str) -> dict[str, Any]:
             for n, stats in _interleaved(fns, rounds=30).items():
                 turns[n].append(stats)
         out["turn"] = {
-            n: {k: statistics.median(x[k] for x in runs) for k in ("p50", "p95")} for n, runs in turns.items()
+            n: {k: statistics.median(x[k] for x in runs) for k in ("p50", "p95")}
+            for n, runs in turns.items()
         }
     return out
 
@@ -199,13 +204,30 @@ def main() -> None:
         target, met = checks[op]
         verdict = "—" if met is None else ("met" if met else "**missed**")
         ratio = peer[op]["p50"] / ours[op]["p50"]
-        rows.append([label, _fmt(ours[op]), _fmt(peer[op]), _fmt(memory[op]), f"{ratio:.1f}x", target, verdict])
+        rows.append(
+            [
+                label,
+                _fmt(ours[op]),
+                _fmt(peer[op]),
+                _fmt(memory[op]),
+                f"{ratio:.1f}x",
+                target,
+                verdict,
+            ]
+        )
     body = (
         "## Checkpointer (`benchmarks/checkpoint.py`)\n\n"
         f"{line} p50 (p95) in ms; one run, one server, the savers called in turn (rotating order) so load noise hits all alike.\n\n"
         + table(
-            ["operation", "langmem-ext RedisSaver", "langgraph-checkpoint-redis 0.5.2", "InMemorySaver",
-             "peer / ours", "target", "verdict"],
+            [
+                "operation",
+                "langmem-ext RedisSaver",
+                "langgraph-checkpoint-redis 0.5.2",
+                "InMemorySaver",
+                "peer / ours",
+                "target",
+                "verdict",
+            ],
             rows,
         )
         + "\n\nWhat `list` hands back as a message: "

@@ -18,8 +18,16 @@ from redis.exceptions import NoScriptError, WatchError
 from langmem_ext.checkpoint._lua import ALL, Script
 
 __all__ = [
-    "Call", "Batch", "Watch", "Commit", "Emit", "Op",
-    "iterate_sync", "run_sync", "aiterate", "run_async",
+    "Call",
+    "Batch",
+    "Watch",
+    "Commit",
+    "Emit",
+    "Op",
+    "iterate_sync",
+    "run_sync",
+    "aiterate",
+    "run_async",
 ]
 
 

@@ -138,7 +138,9 @@ class MaintenanceMixin:
         yield Batch(commands, transaction=True)
 
     def _op_purge(self, thread_id: Any, message_ids: Sequence[str]) -> Op:
-        if isinstance(message_ids, (str, bytes)) or not all(isinstance(i, str) for i in message_ids):
+        if isinstance(message_ids, (str, bytes)) or not all(
+            isinstance(i, str) for i in message_ids
+        ):
             raise CheckpointConfigError(
                 f"message_ids must be a list of message id strings, got {message_ids!r}."
             )
@@ -153,7 +155,9 @@ class MaintenanceMixin:
                 [("HGETALL", keys.cp), ("HGETALL", keys.blobs), ("HGETALL", keys.writes)],
             )
             records = {f: ormsgpack.unpackb(raw) for f, raw in cp.items()}
-            checkpoints = {f: (loads((r[0], r[1])), loads((r[2], r[3]))) for f, r in records.items()}
+            checkpoints = {
+                f: (loads((r[0], r[1])), loads((r[2], r[3]))) for f, r in records.items()
+            }
             values = {f: loads(_split_blob(raw)) for f, raw in blobs.items()}
             pending = {f: ormsgpack.unpackb(raw) for f, raw in writes.items()}
             written = {f: loads((w[2], w[3])) for f, w in pending.items()}

@@ -29,11 +29,21 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aredis
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langmem_ext.checkpoint._io import aiterate, run_async
-from langmem_ext.checkpoint._types import DEFAULT_KEY_PREFIX, MIN_REDIS_VERSION, PruneStrategy, TTLConfig
+from langmem_ext.checkpoint._types import (
+    DEFAULT_KEY_PREFIX,
+    MIN_REDIS_VERSION,
+    PruneStrategy,
+    TTLConfig,
+)
 from langmem_ext.checkpoint.base import BaseRedisSaver
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, acheck_server, aconnect
 
@@ -126,7 +136,9 @@ class AsyncRedisSaver(BaseRedisSaver):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint and its changed channel values atomically."""
-        return await run_async(self.client, self._op_put(config, checkpoint, metadata, new_versions))
+        return await run_async(
+            self.client, self._op_put(config, checkpoint, metadata, new_versions)
+        )
 
     async def aput_writes(
         self,
@@ -150,7 +162,9 @@ class AsyncRedisSaver(BaseRedisSaver):
         """Copy all checkpoints and writes of one thread into another."""
         await run_async(self.client, self._op_copy_thread(source_thread_id, target_thread_id))
 
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest") -> None:
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> None:
         """Keep only the newest checkpoint per namespace, or delete the threads (see
         :meth:`RedisSaver.prune <langmem_ext.checkpoint.RedisSaver.prune>`)."""
         await run_async(self.client, self._op_prune(thread_ids, strategy))

@@ -30,24 +30,15 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langmem_ext.checkpoint import _lua
 from langmem_ext.checkpoint._io import Batch, Call, Emit, Op
 from langmem_ext.checkpoint._keys import ThreadKeys, esc, member, split_member, thread_keys
-from langmem_ext.checkpoint._maintenance import SCHEMA_VERSION, MaintenanceMixin
+from langmem_ext.checkpoint._maintenance import MaintenanceMixin
 from langmem_ext.checkpoint._types import (
     DEFAULT_KEY_PREFIX,
-    MIN_REDIS_VERSION,
     CheckpointConfigError,
     CheckpointSerializationError,
     TTLConfig,
 )
 
-__all__ = [
-    "BaseRedisSaver",
-    "TTLConfig",
-    "CheckpointConfigError",
-    "CheckpointSerializationError",
-    "DEFAULT_KEY_PREFIX",
-    "MIN_REDIS_VERSION",
-    "SCHEMA_VERSION",
-]
+__all__ = ["BaseRedisSaver"]
 
 _PAGE = 100  # checkpoints per LOAD reply
 _SCAN = 500  # records per metadata scan when listing with a filter
@@ -103,7 +94,12 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         key_prefix: str = DEFAULT_KEY_PREFIX,
     ) -> None:
         super().__init__(serde=serde)
-        if not isinstance(key_prefix, str) or not key_prefix or "{" in key_prefix or "}" in key_prefix:
+        if (
+            not isinstance(key_prefix, str)
+            or not key_prefix
+            or "{" in key_prefix
+            or "}" in key_prefix
+        ):
             raise CheckpointConfigError(
                 f"key_prefix must be a non-empty string without braces, got {key_prefix!r}: "
                 "braces would break the per-thread cluster hash tag."
@@ -125,7 +121,9 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
     # -- pure helpers ---------------------------------------------------------------
 
     @staticmethod
-    def _conf(config: RunnableConfig | None, *, need_id: bool = False) -> tuple[Any, str, str | None]:
+    def _conf(
+        config: RunnableConfig | None, *, need_id: bool = False
+    ) -> tuple[Any, str, str | None]:
         conf = config.get("configurable") if isinstance(config, Mapping) else None
         if not isinstance(conf, Mapping) or conf.get("thread_id") is None:
             raise CheckpointConfigError(
@@ -275,7 +273,11 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         }
 
     def _op_put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
     ) -> Op:
         thread_id, ns, cid = self._conf(config, need_id=True)
         prefix = f"{member(ns, cid)}|{esc(str(task_id))}|"  # type: ignore[arg-type]
@@ -393,7 +395,9 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         while limit is None or emitted < limit:
             want = _PAGE if limit is None else min(_PAGE, limit - emitted)
             if not filter:
-                reply = (yield Batch([Call(_lua.LOAD, keys, [ttl, "range", "0", high, low, want])]))[0]
+                reply = (
+                    yield Batch([Call(_lua.LOAD, keys, [ttl, "range", "0", high, low, want])])
+                )[0]
                 if not reply[0]:
                     break
                 tuples = self._decode(thread_id, reply)
@@ -412,4 +416,3 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
                 break
             high = b"(" + scanned[-1]
         return emitted
-

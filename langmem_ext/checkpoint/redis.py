@@ -8,11 +8,21 @@ from typing import Any, NoReturn
 
 import redis
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langmem_ext.checkpoint._io import iterate_sync, run_sync
-from langmem_ext.checkpoint._types import DEFAULT_KEY_PREFIX, MIN_REDIS_VERSION, PruneStrategy, TTLConfig
+from langmem_ext.checkpoint._types import (
+    DEFAULT_KEY_PREFIX,
+    MIN_REDIS_VERSION,
+    PruneStrategy,
+    TTLConfig,
+)
 from langmem_ext.checkpoint.base import BaseRedisSaver
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, check_server, connect
 

@@ -13,7 +13,11 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
-from langmem_ext.checkpoint import AsyncRedisSaver, CheckpointConfigError, CheckpointSerializationError
+from langmem_ext.checkpoint import (
+    AsyncRedisSaver,
+    CheckpointConfigError,
+    CheckpointSerializationError,
+)
 from langmem_ext.connection import IncompatibleServerError, RedisUnavailableError
 
 from .test_base import _cfg, _cp
@@ -55,7 +59,9 @@ async def test_sync_methods_work_from_another_thread_but_not_on_the_loop(redis_u
             saver.get_tuple(_cfg("t"))
 
 
-async def test_async_bad_input_is_refused_and_nothing_is_written(redis_url: str, redis_client: redis.Redis) -> None:
+async def test_async_bad_input_is_refused_and_nothing_is_written(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
     async with AsyncRedisSaver.from_conn_string(redis_url) as saver:
         schema_only = redis_client.dbsize()
         with pytest.raises(CheckpointConfigError, match="thread_id"):
@@ -80,7 +86,9 @@ class AsyncReportsOldVersion(aredis.Redis):
         return {**(await super().info(*args, **kwargs)), "redis_version": "6.2.14"}
 
 
-async def test_a_redis_older_than_7_is_refused_by_the_async_setup(redis_url: str, redis_client: redis.Redis) -> None:
+async def test_a_redis_older_than_7_is_refused_by_the_async_setup(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
     client = AsyncReportsOldVersion.from_url(redis_url)
     with pytest.raises(IncompatibleServerError, match=r"version 6\.2\.14.*>= 7\.0"):
         await AsyncRedisSaver(client).asetup()

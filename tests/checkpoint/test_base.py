@@ -103,7 +103,9 @@ def _observe(saver: Any, thread: str) -> list[Any]:
             seen.append(_norm(saver.get_tuple(t.config)))
             seen.append([_norm(x) for x in saver.list(_cfg(thread, ns), before=t.config, limit=2)])
             flt = {"source": t.metadata["source"]}
-            seen.append([_norm(x) for x in saver.list(_cfg(thread, ns), before=t.config, filter=flt)])
+            seen.append(
+                [_norm(x) for x in saver.list(_cfg(thread, ns), before=t.config, filter=flt)]
+            )
             anywhere = {"configurable": {"thread_id": thread}}
             seen.append(sorted(repr(_norm(x)) for x in saver.list(anywhere, before=t.config)))
         for flt in ({"source": "input"}, {"score": 2, "source": "loop"}):
@@ -124,8 +126,10 @@ class _AsyncAsSync:
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.saver, "a" + name)
         if name == "list":
+
             async def collect(*a: Any, **k: Any) -> list[Any]:
                 return [x async for x in method(*a, **k)]
+
             return lambda *a, **k: self.loop.run_until_complete(collect(*a, **k))
         return lambda *a, **k: self.loop.run_until_complete(method(*a, **k))
 
@@ -147,7 +151,9 @@ def three_savers(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     client.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(script=ops)
 def test_same_answers_as_inmemory_saver(three_savers: Any, script: list[Any]) -> None:
     reference, sync_saver, async_saver = three_savers
@@ -170,29 +176,38 @@ async def test_awkward_thread_ids_and_namespaces_stay_apart(saver: Any) -> None:
     names = ["a", "a|b", "a:b", "{a}", "a}", "é\n%7C", ""]
     for name in names:
         for ns in names:
-            await saver.aput(_cfg(name, ns), _cp({"v": [name, ns]}, {"v": 1}), {"step": 1}, {"v": 1})
+            await saver.aput(
+                _cfg(name, ns), _cp({"v": [name, ns]}, {"v": 1}), {"step": 1}, {"v": 1}
+            )
     for name in names:
         for ns in names:
             t = await saver.aget_tuple(_cfg(name, ns))
             assert t.checkpoint["channel_values"] == {"v": [name, ns]}
-            assert [x.checkpoint["channel_values"]["v"] async for x in saver.alist(_cfg(name, ns))] == [
-                [name, ns]
-            ]
+            assert [
+                x.checkpoint["channel_values"]["v"] async for x in saver.alist(_cfg(name, ns))
+            ] == [[name, ns]]
         everything = [x async for x in saver.alist({"configurable": {"thread_id": name}})]
         assert len(everything) == len(names)
 
 
 async def test_unchanged_channels_are_stored_once(saver: Any, redis_client: redis.Redis) -> None:
-    first = await saver.aput(_cfg("t"), _cp({"a": 1, "b": "big"}, {"a": 1, "b": 1}), {}, {"a": 1, "b": 1})
+    first = await saver.aput(
+        _cfg("t"), _cp({"a": 1, "b": "big"}, {"a": 1, "b": 1}), {}, {"a": 1, "b": 1}
+    )
     second = _cp({"a": 2, "b": "big"}, {"a": 2, "b": 1})
     await saver.aput(first, second, {}, {"a": 2})
     assert redis_client.hlen(thread_keys("langmem:cp", "t").blobs) == 3
     latest = await saver.aget_tuple(_cfg("t"))
     assert latest.checkpoint["channel_values"] == {"a": 2, "b": "big"}
-    assert latest.parent_config["configurable"]["checkpoint_id"] == first["configurable"]["checkpoint_id"]
+    assert (
+        latest.parent_config["configurable"]["checkpoint_id"]
+        == first["configurable"]["checkpoint_id"]
+    )
 
 
-async def test_retried_puts_and_writes_change_nothing(saver: Any, redis_client: redis.Redis) -> None:
+async def test_retried_puts_and_writes_change_nothing(
+    saver: Any, redis_client: redis.Redis
+) -> None:
     cp = _cp({"a": 1}, {"a": 1})
     stored = await saver.aput(_cfg("t"), cp, {"step": 0}, {"a": 1})
     await saver.aput_writes(stored, [("a", "first"), (ERROR, "boom")], "task")
@@ -226,10 +241,14 @@ async def test_list_without_config_spans_threads_and_respects_limit(saver: Any) 
         await saver.aput(_cfg(thread), _cp({}, {}), {"owner": thread}, {})
     assert {t.metadata["owner"] async for t in saver.alist(None)} == {"one", "two", "three"}
     assert len([t async for t in saver.alist(None, limit=2)]) == 2
-    assert [t.metadata["owner"] async for t in saver.alist(None, filter={"owner": "two"})] == ["two"]
+    assert [t.metadata["owner"] async for t in saver.alist(None, filter={"owner": "two"})] == [
+        "two"
+    ]
 
 
-async def test_setup_is_idempotent_and_refuses_newer_data(make_saver: Any, redis_client: redis.Redis) -> None:
+async def test_setup_is_idempotent_and_refuses_newer_data(
+    make_saver: Any, redis_client: redis.Redis
+) -> None:
     await make_saver()
     await make_saver()
     assert int(redis_client.get("langmem:cp:schema")) == SCHEMA_VERSION
@@ -262,7 +281,9 @@ async def test_scripts_flushed_from_the_server_are_reloaded_transparently(
     saver = await make_saver()
     for round_ in range(2):  # first put pipelines the registry ZADD, the second is one EVALSHA
         redis_client.script_flush()
-        stored = await saver.aput(_cfg("t"), _cp({"a": round_}, {"a": round_ + 1}), {}, {"a": round_ + 1})
+        stored = await saver.aput(
+            _cfg("t"), _cp({"a": round_}, {"a": round_ + 1}), {}, {"a": round_ + 1}
+        )
         redis_client.script_flush()
         assert (await saver.aget_tuple(stored)).checkpoint["channel_values"] == {"a": round_}
     assert len([t async for t in saver.alist(_cfg("t"))]) == 2

@@ -20,7 +20,11 @@ SECRETS = (b"SECRET-PASSPORT-4242", b"SECRET-REPLY-777")
 
 
 def _thread_keys_present(client: redis.Redis, thread: str) -> set[bytes]:
-    return {k for k in client.scan_iter() if k in {x.encode() for x in thread_keys("langmem:cp", thread)}}
+    return {
+        k
+        for k in client.scan_iter()
+        if k in {x.encode() for x in thread_keys("langmem:cp", thread)}
+    }
 
 
 def _every_stored_byte(client: redis.Redis) -> list[bytes]:
@@ -54,7 +58,9 @@ async def _history(saver: Any, thread: str, n: int = 3, ns: str = "") -> list[di
     return stored
 
 
-async def test_delete_thread_removes_every_key_of_that_thread_only(saver: Any, redis_client: redis.Redis) -> None:
+async def test_delete_thread_removes_every_key_of_that_thread_only(
+    saver: Any, redis_client: redis.Redis
+) -> None:
     await _history(saver, "gone")
     await _history(saver, "gone", ns="child:1")
     await _history(saver, "kept")
@@ -62,11 +68,15 @@ async def test_delete_thread_removes_every_key_of_that_thread_only(saver: Any, r
     assert not _thread_keys_present(redis_client, "gone")
     assert len(_thread_keys_present(redis_client, "kept")) == 7
     assert redis_client.zscore("langmem:cp:threads", "gone") is None
-    assert not any(redis_client.sismember(k, "gone") for k in redis_client.scan_iter("langmem:cp:run:*"))
+    assert not any(
+        redis_client.sismember(k, "gone") for k in redis_client.scan_iter("langmem:cp:run:*")
+    )
     assert len([t async for t in saver.alist(_cfg("kept"))]) == 3
 
 
-async def test_copy_thread_carries_history_writes_and_parents(saver: Any, redis_client: redis.Redis) -> None:
+async def test_copy_thread_carries_history_writes_and_parents(
+    saver: Any, redis_client: redis.Redis
+) -> None:
     await _history(saver, "src")
     await _history(saver, "src", n=2, ns="inner|{ns}")
     await saver.acopy_thread("src", "dst")
@@ -83,7 +93,9 @@ async def test_copy_thread_carries_history_writes_and_parents(saver: Any, redis_
     assert len([t async for t in saver.alist(_cfg("dst"))]) == 2
 
 
-async def test_prune_keep_latest_leaves_no_orphan_blobs_or_writes(saver: Any, redis_client: redis.Redis) -> None:
+async def test_prune_keep_latest_leaves_no_orphan_blobs_or_writes(
+    saver: Any, redis_client: redis.Redis
+) -> None:
     await _history(saver, "t", n=4)
     await _history(saver, "t", n=2, ns="child")
     await saver.aprune(["t"], strategy="keep_latest")
@@ -97,7 +109,9 @@ async def test_prune_keep_latest_leaves_no_orphan_blobs_or_writes(saver: Any, re
     assert latest.pending_writes == [("task3", "step", "w3")]
 
 
-async def test_bad_maintenance_arguments_are_refused_before_any_change(saver: Any, redis_client: redis.Redis) -> None:
+async def test_bad_maintenance_arguments_are_refused_before_any_change(
+    saver: Any, redis_client: redis.Redis
+) -> None:
     await _history(saver, "t")
     before = {k: redis_client.dump(k) for k in redis_client.scan_iter()}
     with pytest.raises(CheckpointConfigError, match="keep_latest"):
@@ -112,7 +126,9 @@ async def test_bad_maintenance_arguments_are_refused_before_any_change(saver: An
 
 
 def _chat_graph(saver: Any, replies: list[str]) -> Any:
-    model = GenericFakeChatModel(messages=iter([AIMessage(r, id=f"reply-{i}") for i, r in enumerate(replies)]))
+    model = GenericFakeChatModel(
+        messages=iter([AIMessage(r, id=f"reply-{i}") for i, r in enumerate(replies)])
+    )
 
     async def chat(state: MessagesState) -> dict[str, Any]:
         return {"messages": [await model.ainvoke(state["messages"])]}
@@ -131,9 +147,14 @@ async def test_purge_messages_erases_them_everywhere_and_the_thread_resumes(
 ) -> None:
     graph = _chat_graph(saver, ["noted SECRET-REPLY-777", "hello back", "still here"])
     config = {"configurable": {"thread_id": "user-1"}}
-    await graph.ainvoke({"messages": [HumanMessage("my passport is SECRET-PASSPORT-4242", id="secret")]}, config)
+    await graph.ainvoke(
+        {"messages": [HumanMessage("my passport is SECRET-PASSPORT-4242", id="secret")]}, config
+    )
     await graph.ainvoke({"messages": [HumanMessage("hello again", id="keep")]}, config)
-    namespaces = {t.config["configurable"]["checkpoint_ns"] async for t in saver.alist({"configurable": {"thread_id": "user-1"}})}
+    namespaces = {
+        t.config["configurable"]["checkpoint_ns"]
+        async for t in saver.alist({"configurable": {"thread_id": "user-1"}})
+    }
     assert len(namespaces) > 1  # the subgraph wrote checkpoints of its own
     assert all(any(s in b for b in _every_stored_byte(redis_client)) for s in SECRETS)
 
@@ -144,11 +165,18 @@ async def test_purge_messages_erases_them_everywhere_and_the_thread_resumes(
     state = await graph.aget_state(config)
     assert [m.content for m in state.values["messages"]] == ["hello again", "hello back"]
     result = await graph.ainvoke({"messages": [HumanMessage("and now?", id="next")]}, config)
-    assert [m.content for m in result["messages"]] == ["hello again", "hello back", "and now?", "still here"]
+    assert [m.content for m in result["messages"]] == [
+        "hello again",
+        "hello back",
+        "and now?",
+        "still here",
+    ]
     assert await saver.apurge_messages("user-1", ["secret"]) == 0
 
 
-async def test_purge_also_erases_the_copies_sent_without_an_id(saver: Any, redis_client: redis.Redis) -> None:
+async def test_purge_also_erases_the_copies_sent_without_an_id(
+    saver: Any, redis_client: redis.Redis
+) -> None:
     graph = _chat_graph(saver, ["one", "two", "three", "four"])
     config = {"configurable": {"thread_id": "no-ids"}}
     for sent in (
@@ -160,7 +188,9 @@ async def test_purge_also_erases_the_copies_sent_without_an_id(saver: Any, redis
         await graph.ainvoke({"messages": sent}, config)
     messages = (await graph.aget_state(config)).values["messages"]
     doomed = [m.id for m in messages if "SECRET" in m.content]
-    assert len(doomed) == 3 and all(any(s in b for b in _every_stored_byte(redis_client)) for s in SECRETS)
+    assert len(doomed) == 3 and all(
+        any(s in b for b in _every_stored_byte(redis_client)) for s in SECRETS
+    )
 
     await saver.apurge_messages("no-ids", doomed)
 

@@ -41,8 +41,15 @@ def test_a_conversation_resumes_in_a_new_saver_instance(redis_url: str) -> None:
     with RedisSaver.from_conn_string(redis_url) as first:
         _graph(first, ["hi there"]).invoke({"messages": [HumanMessage("hello")]}, config)
     with RedisSaver.from_conn_string(redis_url) as second:
-        out = _graph(second, ["you said hello"]).invoke({"messages": [HumanMessage("what did I say?")]}, config)
-        assert [m.content for m in out["messages"]] == ["hello", "hi there", "what did I say?", "you said hello"]
+        out = _graph(second, ["you said hello"]).invoke(
+            {"messages": [HumanMessage("what did I say?")]}, config
+        )
+        assert [m.content for m in out["messages"]] == [
+            "hello",
+            "hi there",
+            "what did I say?",
+            "you said hello",
+        ]
         history = list(_graph(second, []).get_state_history(config))
         assert len(history) == 6 and history[-1].metadata["source"] == "input"
 
@@ -50,7 +57,9 @@ def test_a_conversation_resumes_in_a_new_saver_instance(redis_url: str) -> None:
 def test_an_interrupt_is_resumed_by_another_instance(redis_url: str) -> None:
     config = {"configurable": {"thread_id": "approve"}}
     with RedisSaver.from_conn_string(redis_url) as first:
-        out = _graph(first, ["draft"], ask=True).invoke({"messages": [HumanMessage("write")]}, config)
+        out = _graph(first, ["draft"], ask=True).invoke(
+            {"messages": [HumanMessage("write")]}, config
+        )
         assert out["__interrupt__"][0].value == "send this reply?"
     with RedisSaver.from_conn_string(redis_url) as second:
         out = _graph(second, ["final"], ask=True).invoke(Command(resume="yes"), config)
@@ -126,10 +135,14 @@ def http_port() -> Iterator[int]:
 
 def test_unreachable_and_non_redis_servers_fail_fast_with_the_fix(http_port: int) -> None:
     with pytest.raises(RedisUnavailableError, match="Cannot reach Redis.*REDIS_URL"):
-        with RedisSaver.from_conn_string(f"redis://127.0.0.1:{_closed_port()}", connect_timeout=0.5, retries=0):
+        with RedisSaver.from_conn_string(
+            f"redis://127.0.0.1:{_closed_port()}", connect_timeout=0.5, retries=0
+        ):
             pass
     with pytest.raises(IncompatibleServerError, match="not as Redis.*port"):
-        with RedisSaver.from_conn_string(f"redis://127.0.0.1:{http_port}", connect_timeout=0.5, retries=0):
+        with RedisSaver.from_conn_string(
+            f"redis://127.0.0.1:{http_port}", connect_timeout=0.5, retries=0
+        ):
             pass
 
 
@@ -140,7 +153,9 @@ class ReportsOldVersion(redis.Redis):
         return {**super().info(*args, **kwargs), "redis_version": "6.2.14"}
 
 
-def test_a_redis_older_than_7_is_refused_before_writing(redis_url: str, redis_client: redis.Redis) -> None:
+def test_a_redis_older_than_7_is_refused_before_writing(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
     saver = RedisSaver(ReportsOldVersion.from_url(redis_url))
     with pytest.raises(IncompatibleServerError, match=r"version 6\.2\.14.*>= 7\.0.*Redis 8"):
         saver.setup()
