@@ -87,13 +87,6 @@ def test_delete_thread_leaves_no_key(redis_url: str) -> None:
     client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (checkpoint/_maintenance.py _op_purge + _scrub.py): purge_messages matches by "
-    "message id only, but the input write and the __start__ channel blob hold the user's "
-    "message as sent, before add_messages assigns its id; a message sent without an id "
-    "(the usual `{'messages': [('user', text)]}`) stays in `:writes` and `:blobs`.",
-)
 def test_purge_messages_erases_a_message_sent_without_an_id(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     graph = build_graph(make_saver(redis_url))
