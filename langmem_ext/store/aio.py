@@ -37,6 +37,15 @@ _SYNC_KWARGS = ("host", "port", "db", "username", "password", "path", "socket_ti
 async def arun_pipe(client: Any, req: Pipe) -> list[Any]:
     """Execute a :class:`Pipe` on an asyncio client, reloading scripts once if needed."""
     for attempt in (0, 1):
+        if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
+            try:
+                return [await client.execute_command(*req.cmds[0])]
+            except NoScriptError:
+                if attempt:
+                    raise
+                await client.script_load(WRITE_LUA)
+                await client.script_load(TOUCH_LUA)
+                continue
         pipe = client.pipeline(transaction=False)
         for cmd in req.cmds:
             pipe.execute_command(*cmd)

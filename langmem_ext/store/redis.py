@@ -30,6 +30,15 @@ __all__ = ["RedisStore"]
 def run_pipe(client: Any, req: Pipe) -> list[Any]:
     """Execute a :class:`Pipe` on a sync client, reloading scripts once if the server lost them."""
     for attempt in (0, 1):
+        if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
+            try:
+                return [client.execute_command(*req.cmds[0])]
+            except NoScriptError:
+                if attempt:
+                    raise
+                client.script_load(WRITE_LUA)
+                client.script_load(TOUCH_LUA)
+                continue
         pipe = client.pipeline(transaction=False)
         for cmd in req.cmds:
             pipe.execute_command(*cmd)

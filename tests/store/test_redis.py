@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langgraph.store.base import PutOp
@@ -250,3 +251,20 @@ async def test_list_namespaces_semantics(make_store: Any) -> None:
     assert await store.alist_namespaces(suffix=("the", "c")) == [("b", "the", "c")]
     assert await store.alist_namespaces(prefix=("*", "b")) == [("a", "b", "c"), ("a", "b", "d")]
     assert await store.alist_namespaces(limit=2, offset=3) == [("ab",), ("b", "the", "c")]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_both_resp_protocols(redis_url: str, protocol: int, embeddings: WordEmbeddings) -> None:
+    client = redis.Redis.from_url(redis_url, protocol=protocol)
+    try:
+        store = RedisStore(client, index=_index(embeddings), prefix=f"resp{protocol}")
+        store.put(("p", "q"), "k", {"text": "hello zebra", "n": 2})
+        store.put(("p", "r"), "k", {"text": "other", "n": 5}, index=False)
+        assert store.get(("p", "q"), "k").value["n"] == 2
+        assert [h.key for h in store.search(("p",), query="zebra", mode="text")] == ["k"]
+        found = store.search(("p",), query="hello zebra", filter={"n": {"$lt": 9}})
+        assert [h.score is None for h in found] == [False, True]
+        assert store.list_namespaces() == [("p", "q"), ("p", "r")]
+        assert store.delete_namespace_prefix(("p",)) == 2
+    finally:
+        client.close()
