@@ -55,18 +55,23 @@ ITEM_FIELDS = ("ns", "k", "v", "c", "u", "ttl", "ver", "nv")
 MAX_NUMERIC_DEPTH = 3
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# json.dumps(x, ensure_ascii=False) with default separators: key hashes predate _ENCODER.
+_ENCODER_SPACED = json.JSONEncoder(ensure_ascii=False)
+
+
 def _h(text: str, size: int = 10) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=size).hexdigest()
 
 
 def token(kind: str, payload: Any) -> str:
     """A 20-hex-character TAG token for ``kind`` and a JSON-serialisable payload."""
-    return _h(kind + _dumps(payload))
+    return _h(kind + _ENCODER.encode(payload))
 
 
 def item_key(prefix: str, namespace: Sequence[str], key: str) -> str:
     """The Redis key of an item: fixed length, whatever the namespace and key hold."""
-    return f"{prefix}:i:{{{_h(json.dumps([list(namespace), key], ensure_ascii=False), 16)}}}"
+    return f"{prefix}:i:{{{_h(_ENCODER_SPACED.encode([list(namespace), key]), 16)}}}"
 
 
 def meta_key(prefix: str) -> str:
@@ -125,8 +130,10 @@ def _walk(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], 
             yield from _walk(v, sub)
 
 
+
+
 def _dumps(x: Any) -> str:
-    return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(x)
 
 
 def field_tokens(value: dict[str, Any]) -> list[str]:
@@ -148,6 +155,11 @@ def field_tokens(value: dict[str, Any]) -> list[str]:
 
 def numeric_field(path: Sequence[str]) -> str:
     """The hash field (and index attribute) holding the number at ``path``."""
+    return _numeric_field(tuple(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _numeric_field(path: tuple[str, ...]) -> str:
     return "n" + token("#", list(path))[:12]
 
 
@@ -164,4 +176,4 @@ def numeric_leaves(value: dict[str, Any]) -> dict[tuple[str, ...], float]:
 
 def text_hash(texts: Sequence[tuple[str, str]]) -> str:
     """Hash of the (path, text) pairs an item was embedded from."""
-    return _h(json.dumps(list(texts), ensure_ascii=False), 16)
+    return _h(_ENCODER_SPACED.encode(list(texts)), 16)
