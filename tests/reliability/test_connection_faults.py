@@ -99,3 +99,60 @@ def test_killed_server_fails_fast_then_client_reconnects(tmp_path) -> None:
         client.close()
     finally:
         server.stop()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _setup_saver(client: redis.Redis) -> None:
+    from langmem_ext.checkpoint import RedisSaver
+
+    RedisSaver(client).setup()
+
+
+def _setup_store(client: redis.Redis) -> None:
+    from langmem_ext.store import RedisStore
+
+    RedisStore(client).setup()
+
+
+@pytest.mark.parametrize("setup", [_setup_saver, _setup_store], ids=["saver", "store"])
+@pytest.mark.parametrize("how", ["refused", "partition"])
+def test_backends_fail_at_start_with_a_clear_error(proxy: FaultProxy, setup: object, how: str) -> None:
+    url = f"redis://127.0.0.1:{_closed_port()}" if how == "refused" else proxy.url
+    proxy.blackhole(how == "partition")
+    client = connect(url, connect_timeout=0.3, socket_timeout=0.3, retries=1)
+    outcome = within(10, lambda: setup(client))  # type: ignore[operator]
+    assert isinstance(outcome, RedisUnavailableError), outcome
+    assert "Cannot reach Redis at 127.0.0.1:" in str(outcome) and "REDIS_URL" in str(outcome)
+
+
+async def test_async_backends_fail_at_start_with_a_clear_error(proxy: FaultProxy) -> None:
+    from langmem_ext.checkpoint import AsyncRedisSaver
+    from langmem_ext.store import AsyncRedisStore
+
+    proxy.blackhole()
+    for make in (AsyncRedisSaver, AsyncRedisStore):
+        client = aconnect(proxy.url, connect_timeout=0.3, socket_timeout=0.3, retries=1)
+        outcome = await awithin(10, make(client).asetup())
+        assert isinstance(outcome, RedisUnavailableError), outcome
+    proxy.blackhole(False)
+
+
+def test_a_graph_turn_during_a_partition_fails_within_the_timeout(proxy: FaultProxy) -> None:
+    from langmem_ext.checkpoint import RedisSaver
+    from tests.reliability._chat_graph import build_graph, config, human
+
+    saver = RedisSaver(connect(proxy.url, connect_timeout=0.3, socket_timeout=0.3, retries=1))
+    saver.setup()
+    graph = build_graph(saver)
+    graph.invoke({"messages": [human("p", 0)]}, config("p"))
+    proxy.blackhole()
+    outcome = within(20, lambda: graph.invoke({"messages": [human("p", 1)]}, config("p")))
+    assert isinstance(outcome, (redis.TimeoutError, redis.ConnectionError)), outcome
+    proxy.blackhole(False)

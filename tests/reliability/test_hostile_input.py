@@ -145,3 +145,30 @@ def test_invalid_namespaces_are_rejected_and_change_nothing(store: Any, bad: tup
 @pytest.fixture
 def store(redis_url: str) -> Any:
     return make_store(redis_url, index=index_config(["text"]))
+
+
+# The memory writer refuses labels holding "{...}" (they look like unfilled templates).
+memory_user = user_id.filter(lambda s: not ("{" in s and "}" in s))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(user_a=memory_user, user_b=memory_user, text_b=hostile_text.filter(str.strip))
+def test_recall_never_returns_another_users_memories(redis_url: str, user_a: str, user_b: str, text_b: str) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from langmem_ext.long_term import RecallNode, SemanticMemory, put_memories
+    from langmem_ext.long_term.testing import HASH_DIMS, hash_embed
+
+    if user_a == user_b:
+        user_b = user_a + "'"
+    store = make_store(redis_url, index={"dims": HASH_DIMS, "embed": hash_embed, "fields": ["content"]})
+    tag = uuid.uuid4().hex[:8]
+    a, b = f"{tag}{user_a}", f"{tag}{user_b}"
+    put_memories(store, ("memories", a, "semantic"), [SemanticMemory(content=f"a fact {tag}")])
+    put_memories(store, ("memories", b, "semantic"), [SemanticMemory(content=f"{text_b} {tag}")])
+    node = RecallNode(store=store, reinforce="off")
+    config = {"configurable": {"user_id": a}}
+    hostile = node.recall([HumanMessage(f"{text_b} {tag}")], config=config)
+    assert {m.content for m in hostile.memories} <= {f"a fact {tag}"}  # B's memory never
+    plain = node.recall([HumanMessage(f"fact {tag}")], config=config)
+    assert [m.content for m in plain.memories] == [f"a fact {tag}"]  # and A's is findable
