@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage  # noqa: E402
 
 from benchmarks._report import machine_line, table, write_section  # noqa: E402
@@ -80,10 +81,10 @@ def evaluate(data: list[dict[str, Any]], *, embed: Any) -> tuple[dict[str, dict[
     for sample in data:
         history = replay(sample)
         scores = {message_key(m): s for m, s in zip(history, HeuristicScorer().score(history))}
-        cache: dict[str, list[float]] = {}
+        cache: dict[str, Any] = {}
         if embed is not None:
             texts = [str(m.content) for m in history[1:]]
-            for t, v in zip(texts, embed.embed_documents(texts)):
+            for t, v in zip(texts, np.asarray(embed.embed_documents(texts), dtype=np.float32)):
                 cache[t] = v
         for n, qa in enumerate(sample["qa"]):
             evidence = normalise_evidence(qa.get("evidence", []))

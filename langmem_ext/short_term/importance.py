@@ -73,9 +73,10 @@ def _terms(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
 
 
-def _embed(embed: Any, texts: list[str]) -> list[list[float]]:
+def _embed(embed: Any, texts: list[str]) -> np.ndarray:
+    """Vectors of ``texts`` as one float32 array (rows)."""
     fn = getattr(embed, "embed_documents", embed)
-    return [list(v) for v in fn(texts)]
+    return np.asarray(fn(texts), dtype=np.float32).reshape(len(texts), -1)
 
 
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
@@ -238,7 +239,7 @@ def _relevance(
     query: str,
     mode: Relevance,
     embed: Any,
-    cache: MutableMapping[str, list[float]] | None,
+    cache: MutableMapping[str, Any] | None,
 ) -> list[float]:
     """Relevance in [0, 1] of each text to ``query``."""
     if mode == "none" or not query.strip():
@@ -251,10 +252,10 @@ def _relevance(
         if todo:
             for t, v in zip(todo, _embed(embed, todo)):
                 cache[t] = v
-        q = np.asarray(_embed(embed, [query])[0], dtype=np.float32)
+        q = _embed(embed, [query])[0]
         if not texts:
             return []
-        matrix = np.asarray([cache[t] for t in texts], dtype=np.float32)
+        matrix = np.stack([np.asarray(cache[t], dtype=np.float32) for t in texts])
         norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
         sims = matrix @ q / np.where(norms == 0, 1.0, norms)
         return [max(0.0, float(x)) for x in sims]
@@ -280,7 +281,7 @@ def build_context(
     query: str | None = None,
     relevance_weight: float = 0.5,
     embed: Any = None,
-    embedding_cache: MutableMapping[str, list[float]] | None = None,
+    embedding_cache: MutableMapping[str, Any] | None = None,
     default_score: float = 5.0,
 ) -> list[BaseMessage]:
     """Model input within ``max_tokens``: head, the best older units, the last turns.

@@ -207,7 +207,7 @@ class ImportanceFilterMiddleware(_ViewMiddleware):
         self.relevance = relevance
         self.relevance_weight = relevance_weight
         self.embed = embed
-        self.embedding_cache: dict[str, list[float]] = {}
+        self.embedding_cache: dict[str, Any] = {}
         self.counter = as_counter(token_counter, model=model)
 
     def _new(self, state: Any) -> tuple[list[BaseMessage], list[BaseMessage]]:

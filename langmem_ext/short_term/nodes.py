@@ -414,7 +414,7 @@ class ImportanceFilterNode(_MessagesNode):
         self.relevance = relevance
         self.relevance_weight = relevance_weight
         self.embed = embed
-        self.embedding_cache: dict[str, list[float]] = {}
+        self.embedding_cache: dict[str, Any] = {}
         self.counter = as_counter(token_counter, model=model)
         self.scores_key = scores_key
         super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
