@@ -30,6 +30,7 @@ def _initial_layout(saver: Any) -> Op:
 MIGRATIONS: list[Callable[[Any], Op]] = [_initial_layout]
 """Migration ``i`` upgrades stored data from schema version ``i`` to ``i + 1``."""
 SCHEMA_VERSION = len(MIGRATIONS)
+_PURGE_ATTEMPTS = 20  # optimistic transactions tried before purge_messages gives up
 
 
 def _pairs(flat: Sequence[Any]) -> list[tuple[Any, Any]]:
@@ -149,7 +150,7 @@ class MaintenanceMixin:
             return 0
         keys = self._keys(thread_id)  # type: ignore[attr-defined]
         loads, dumps = self.serde.loads_typed, self.serde.dumps_typed
-        while True:
+        for _attempt in range(_PURGE_ATTEMPTS):
             cp, blobs, writes = yield Watch(
                 [keys.cp, keys.blobs, keys.writes],
                 [("HGETALL", keys.cp), ("HGETALL", keys.blobs), ("HGETALL", keys.writes)],
@@ -201,3 +202,8 @@ class MaintenanceMixin:
                     commands.append(("HSET", keys.writes, field, packed))
             if (yield Commit(commands)) is not None:
                 return removed
+        raise RuntimeError(
+            f"purge_messages gave up after {_PURGE_ATTEMPTS} attempts: thread {thread_id!r} kept "
+            "changing while it was being rewritten. Nothing was changed; retry when the thread "
+            "is idle (e.g. between turns)."
+        )

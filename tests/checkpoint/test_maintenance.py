@@ -8,11 +8,14 @@ import pytest
 import redis
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import ERROR
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import START, MessagesState, StateGraph
 from redis.crc import key_slot
 
-from langmem_ext.checkpoint import CheckpointConfigError
+from langmem_ext.checkpoint import CheckpointConfigError, RedisSaver
 from langmem_ext.checkpoint._keys import thread_keys
+from langmem_ext.connection import connect
 
 from .test_base import _cfg, _cp
 
@@ -198,3 +201,41 @@ async def test_purge_also_erases_the_copies_sent_without_an_id(
     assert any(b"a plain keep" in b for b in _every_stored_byte(redis_client))
     left = (await graph.aget_state(config)).values["messages"]
     assert [m.content for m in left] == ["one", "two", "three", "a plain keep", "four"]
+
+
+class _Meddler(JsonPlusSerializer):
+    """A serializer that, while purge reads the thread, lets another client write to it.
+
+    Each disturbance overwrites one pending write (an ERROR-channel write), so the thread
+    does not grow, yet every WATCH on it is broken.
+    """
+
+    def __init__(self, url: str, times: int) -> None:
+        super().__init__()
+        self.other, self.times, self.target = RedisSaver(connect(url)), times, None
+
+    def loads_typed(self, data: Any) -> Any:
+        if self.target and self.times > 0:
+            self.times -= 1
+            secret = HumanMessage("late SECRET-PASSPORT-4242", id="secret")
+            self.other.put_writes(self.target, [(ERROR, [secret])], "late")
+        return super().loads_typed(data)
+
+
+@pytest.mark.parametrize("times", [1, 10_000])
+def test_purge_retries_when_the_thread_changes_underneath_and_then_gives_up(
+    redis_url: str, redis_client: redis.Redis, times: int
+) -> None:
+    serde = _Meddler(redis_url, times)
+    saver = RedisSaver(connect(redis_url), serde=serde)
+    cp = _cp({"messages": [HumanMessage("SECRET-PASSPORT-4242", id="secret")]}, {"messages": 1})
+    serde.target = saver.put(_cfg("busy"), cp, {}, {"messages": 1})
+    if times == 1:  # one concurrent write: retried, and the late copy is purged as well
+        assert saver.purge_messages("busy", ["secret"]) == 2
+        assert not any(SECRETS[0] in b for b in _every_stored_byte(redis_client))
+    else:  # the thread never settles: give up, having changed nothing of ours
+        blobs = thread_keys("langmem:cp", "busy").blobs
+        before = redis_client.hgetall(blobs)
+        with pytest.raises(RuntimeError, match="retry when the thread is idle"):
+            saver.purge_messages("busy", ["secret"])
+        assert redis_client.hgetall(blobs) == before
