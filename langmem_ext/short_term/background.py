@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from langmem_ext.short_term.summarize import RunningSummary, SummaryResult
 

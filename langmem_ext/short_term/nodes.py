@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 

@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT, SUMMARY_MESSAGE_PREFIX
-from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
+from langmem_ext.short_term.counting import MessageTokenCounter, as_counter, content_text
 from langmem_ext.short_term.extractive import extractive_summary, speaker
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, is_summary_message, split_head
 from langmem_ext.short_term.trim import select_suffix

@@ -3,7 +3,7 @@ import copy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from langmem_ext.short_term import ContextBudgetError, HeuristicScorer, LLMScorer, MessageTokenCounter, build_context
 from langmem_ext.short_term.messages import message_key
