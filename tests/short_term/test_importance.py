@@ -123,3 +123,12 @@ def test_embedding_relevance_uses_the_passed_in_model_and_caches_texts():
     build_context(msgs, scores=flat, max_tokens=80, keep_last_turns=1, relevance="embedding",
                   embed=embed, embedding_cache=cache, query="Theo", token_counter=COUNTER)
     assert len(seen) == n + 1  # only the query is embedded again
+
+
+async def test_llm_scorer_async_in_the_filter_node():
+    from langmem_ext.short_term import ImportanceFilterNode
+
+    model = ScriptedChatModel(structured=lambda prompt: {"scores": [{"index": 0, "score": 10}, {"index": 1, "score": 1}]})
+    node = ImportanceFilterNode(max_tokens=500, scorer=LLMScorer(model, batch_size=2))
+    update = await node.ainvoke({"messages": conversation()[:5]})
+    assert list(update["importance_scores"].values()) == [10.0, 1.0, 10.0, 1.0, 10.0] and model.calls == 3
