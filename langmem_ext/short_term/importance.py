@@ -216,13 +216,16 @@ _DF_CACHE: list[tuple[tuple[str, ...], Counter[str]]] = []
 _DF_LOCK = threading.Lock()
 
 
-def _document_frequencies(texts: tuple[str, ...], docs: Sequence[frozenset[str]]) -> Counter[str]:
-    """Document frequencies over ``docs``, extended from a cached prefix when the history grew."""
+def _document_frequencies(
+    texts: tuple[str, ...], docs: Sequence[frozenset[str]], terms: frozenset[str]
+) -> dict[str, int]:
+    """Document frequencies of ``terms`` over ``docs``; the full counts are extended from a
+    cached prefix when the history grew (read under the lock: entries change in place)."""
     with _DF_LOCK:
         best = max((e for e in _DF_CACHE if len(e[0]) <= len(texts) and texts[: len(e[0])] == e[0]),
                    key=lambda e: len(e[0]), default=None)
         if best is not None and len(best[0]) == len(texts):
-            return best[1]
+            return {t: best[1][t] for t in terms}
         if best is not None:  # the history grew: extend that entry in place (it is replaced)
             _DF_CACHE.remove(best)
             df = best[1]
@@ -231,7 +234,7 @@ def _document_frequencies(texts: tuple[str, ...], docs: Sequence[frozenset[str]]
             df = Counter(chain.from_iterable(docs))
         _DF_CACHE.append((texts, df))
         del _DF_CACHE[:-8]
-        return df
+        return {t: df[t] for t in terms}
 
 
 def _relevance(
@@ -262,7 +265,7 @@ def _relevance(
     docs = [_term_set(t) for t in texts]
     n = len(docs) + 1
     q_terms = _term_set(query)
-    df = _document_frequencies(tuple(texts), docs)
+    df = _document_frequencies(tuple(texts), docs, q_terms)
     idf = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
     total = sum(idf.values()) or 1.0
     weight = idf.__getitem__
