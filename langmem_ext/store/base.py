@@ -265,7 +265,13 @@ class BaseRedisStore(SearchMixin, BaseStore):
     def _prepare_put(self, op: PutOp, updated: int) -> _Put:
         if not isinstance(op.key, str):
             raise TypeError(f"Item keys must be strings, got {type(op.key).__name__} ({op.key!r}).")
-        rkey = K.item_key(self.prefix, op.namespace, op.key)
+        try:
+            rkey = K.item_key(self.prefix, op.namespace, op.key)
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"Key {op.key!r} or namespace {op.namespace} is not valid Unicode text ({exc.reason}); "
+                "remove lone surrogates (e.g. decode bytes with errors='replace')."
+            ) from exc
         if op.value is None:
             return _Put(op.namespace, op.key, rkey, None)
         if not isinstance(op.value, Mapping):
@@ -276,6 +282,13 @@ class BaseRedisStore(SearchMixin, BaseStore):
             raise TypeError(
                 f"The value for key {op.key!r} in {op.namespace} is not JSON ({exc}); "
                 "store only dicts, lists, strings, finite numbers, booleans and None."
+            ) from exc
+        try:
+            dumped.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TypeError(
+                f"The value for key {op.key!r} in {op.namespace} holds text that is not valid Unicode "
+                f"({exc.reason}); remove lone surrogates (e.g. decode bytes with errors='replace')."
             ) from exc
         value = json.loads(dumped)
         ttl_ms = int(op.ttl * 60_000) if op.ttl else 0

@@ -268,3 +268,16 @@ def test_both_resp_protocols(redis_url: str, protocol: int, embeddings: WordEmbe
         assert store.delete_namespace_prefix(("p",)) == 2
     finally:
         client.close()
+
+
+async def test_control_characters_round_trip_and_lone_surrogates_fail_early(make_store: Any) -> None:
+    store = await make_store()
+    await store.aput(("ns\x01",), "a\x00b", {"t": "x\x00y\u2028", "\x00": 1})
+    item = await store.aget(("ns\x01",), "a\x00b")
+    assert (item.key, item.value) == ("a\x00b", {"t": "x\x00y\u2028", "\x00": 1})
+    assert [i.key for i in await store.asearch((), filter={"\x00": 1})] == ["a\x00b"]
+    with pytest.raises(TypeError, match="not valid Unicode"):
+        await store.aput(("ns",), "k", {"t": "\ud800"})
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        await store.aput(("ns",), "\udfff", {"t": 1})
+    assert await store.asearch(("ns",)) == []
