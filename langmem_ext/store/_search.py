@@ -49,17 +49,24 @@ class SearchMixin:
     _idx: str
     _meta: str
     _numeric: set[tuple[str, ...]]
+    _numeric_full: bool
     _touch_sha: str
     index_config: dict[str, Any] | None
+
+    def _has_numeric(self, path: tuple[str, ...]) -> bool | None:
+        if path in self._numeric:
+            return True
+        return None if self._numeric_full else False
 
     def _search_gen(self, op: SearchOp, mode: str, qvec: list[float] | None) -> Gen:
         if op.limit < 0 or op.offset < 0:
             raise ValueError(f"limit and offset must be >= 0, got limit={op.limit}, offset={op.offset}.")
         plan = compile_filter(op.filter, has_numeric=lambda _: True)
         if plan.numeric_paths - self._numeric:  # maybe registered by another process
-            members = (yield Pipe([("SMEMBERS", self._meta + ":num")]))[0]
+            members, full = yield Pipe([("SMEMBERS", self._meta + ":num"), ("HGET", self._meta, "numeric_full")])
             self._numeric |= {tuple(json.loads(m)) for m in members}
-            plan = compile_filter(op.filter, has_numeric=self._numeric.__contains__)
+            self._numeric_full = self._numeric_full or bool(full)
+            plan = compile_filter(op.filter, has_numeric=self._has_numeric)
         if plan.impossible or op.limit == 0:
             return []
         clauses = ([f"@p:{{{K.prefix_tokens(op.namespace_prefix)[-1]}}}"] if op.namespace_prefix else []) + plan.clauses

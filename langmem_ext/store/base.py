@@ -61,6 +61,8 @@ from langmem_ext.store.schema import (
 __all__ = ["BaseRedisStore", "EmbeddingError"]
 
 _MAX_NUMERIC_LEAVES = 200
+#: Numeric value paths given their own NUMERIC attribute; ranges on others are checked in Python.
+MAX_NUMERIC_PATHS = 256
 
 
 class EmbeddingError(RuntimeError):
@@ -81,6 +83,7 @@ class _Put:
     numeric: list[tuple[str, ...]] = field(default_factory=list)
     ttl_ms: int = 0
     vectors: list[bytes] | None = None
+    truncated: bool = False
 
 
 def _resolve_embed(embed: Any) -> Any:
@@ -121,6 +124,7 @@ class BaseRedisStore(SearchMixin, BaseStore):
             (p, tokenize_path(p) if p != "$" else p) for p in (self.index_config or {}).get("fields", [])
         ]
         self._numeric: set[tuple[str, ...]] = set()
+        self._numeric_full = False
         self._ready = False
         self._write_sha = sha1(WRITE_LUA)
         self._touch_sha = sha1(TOUCH_LUA)
@@ -155,8 +159,9 @@ class BaseRedisStore(SearchMixin, BaseStore):
                 for reply in (yield Pipe(cmds, tolerant=True)):
                     if isinstance(reply, Exception) and "duplicate" not in str(reply).lower():
                         raise reply
-        members = (yield Pipe([("SMEMBERS", self._meta + ":num")]))[0]
+        members, full = yield Pipe([("SMEMBERS", self._meta + ":num"), ("HGET", self._meta, "numeric_full")])
         self._numeric = {tuple(json.loads(m)) for m in members}
+        self._numeric_full = bool(full)
         self._ready = True
 
     def _ensure_ready(self) -> Gen:
@@ -295,7 +300,8 @@ class BaseRedisStore(SearchMixin, BaseStore):
         if op.ttl is not None and op.ttl <= 0:
             raise ValueError(f"ttl must be positive minutes or None, got {op.ttl!r}.")
         numeric = K.numeric_leaves(value)
-        if len(numeric) > _MAX_NUMERIC_LEAVES:
+        truncated = len(numeric) > _MAX_NUMERIC_LEAVES
+        if truncated:
             numeric = dict(list(numeric.items())[:_MAX_NUMERIC_LEAVES])
         common = {
             "p": ",".join(K.prefix_tokens(op.namespace)),
@@ -316,7 +322,7 @@ class BaseRedisStore(SearchMixin, BaseStore):
             "t": "\n".join(t for _, t in texts),
             **common,
         }
-        return _Put(op.namespace, op.key, rkey, fields, texts, {"o": rkey, **common}, list(numeric), ttl_ms)
+        return _Put(op.namespace, op.key, rkey, fields, texts, {"o": rkey, **common}, list(numeric), ttl_ms, truncated=truncated)
 
     def _embed_puts(self, embedded: list[_Put], olds: list[Any]) -> Gen:
         todo: list[_Put] = []
@@ -364,16 +370,30 @@ class BaseRedisStore(SearchMixin, BaseStore):
                 p.fields["nv"] = str(len(p.vectors) - 1)  # type: ignore[index]
 
     def _register_numeric(self, prepared: list[_Put]) -> Gen:
+        """Give new numeric value paths a NUMERIC attribute (up to MAX_NUMERIC_PATHS).
+
+        Beyond the cap (or if the server refuses), the store records that some numbers
+        are unindexed, and range filters on unregistered paths are then checked in Python.
+        """
         new = {path for p in prepared for path in p.numeric} - self._numeric
-        if not new:
-            return
-        cmds: list[tuple[Any, ...]] = []
-        for path in sorted(new):
-            cmds += [numeric_command(self.prefix, path), ("SADD", self._meta + ":num", json.dumps(list(path)))]
-        for reply in (yield Pipe(cmds, tolerant=True)):
-            if isinstance(reply, Exception) and "duplicate" not in str(reply).lower():
-                raise reply
-        self._numeric |= new
+        full = any(p.truncated for p in prepared)
+        room = max(MAX_NUMERIC_PATHS - len(self._numeric), 0)
+        take = sorted(new)[:room]
+        full = full or len(take) < len(new)
+        if take:
+            cmds: list[tuple[Any, ...]] = []
+            for path in take:
+                cmds += [numeric_command(self.prefix, path), ("SADD", self._meta + ":num", json.dumps(list(path)))]
+            replies = yield Pipe(cmds, tolerant=True)
+            for path, alter in zip(take, replies[::2]):
+                if isinstance(alter, Exception) and "duplicate" not in str(alter).lower():
+                    full = True  # e.g. the server's attribute limit: keep writing, filter in Python
+                    yield Pipe([("SREM", self._meta + ":num", json.dumps(list(path)))])
+                else:
+                    self._numeric.add(path)
+        if full and not self._numeric_full:
+            yield Pipe([("HSET", self._meta, "numeric_full", "1")])
+            self._numeric_full = True
 
     def _write_command(self, p: _Put, now: int, *, expected: str) -> tuple[Any, ...]:
         head = ("EVALSHA", self._write_sha, 1, p.rkey, expected, str(p.ttl_ms), str(now))

@@ -91,7 +91,7 @@ def _has_nested(values: Sequence[Any]) -> bool:
     return any(isinstance(v, (dict, list, tuple)) for v in values)
 
 
-def _compile(path: tuple[str, ...], cond: Any, plan: FilterPlan, has_numeric: Callable[[tuple[str, ...]], bool]) -> None:
+def _compile(path: tuple[str, ...], cond: Any, plan: FilterPlan, has_numeric: Callable[[tuple[str, ...]], bool | None]) -> None:
     if isinstance(cond, Mapping):
         ops = [k for k in cond if isinstance(k, str) and k.startswith("$")]
         if not ops:
@@ -116,7 +116,7 @@ def _compile(path: tuple[str, ...], cond: Any, plan: FilterPlan, has_numeric: Ca
     _operator(path, "$eq", cond, plan, has_numeric)
 
 
-def _operator(path: tuple[str, ...], op: str, arg: Any, plan: FilterPlan, has_numeric: Callable[[tuple[str, ...]], bool]) -> None:
+def _operator(path: tuple[str, ...], op: str, arg: Any, plan: FilterPlan, has_numeric: Callable[[tuple[str, ...]], bool | None]) -> None:
     if op not in OPERATORS:
         raise InvalidFilterError(
             f"Unsupported filter operator {op!r} at {'.'.join(path)!r}; use one of {', '.join(OPERATORS)}."
@@ -158,7 +158,11 @@ def _operator(path: tuple[str, ...], op: str, arg: Any, plan: FilterPlan, has_nu
         if len(path) > MAX_NUMERIC_DEPTH:
             plan.exact = False
             return
-        if not has_numeric(path):
+        known = has_numeric(path)
+        if known is None:
+            plan.exact = False  # numbers there may exist but are not indexed: checked in Python
+            return
+        if not known:
             plan.impossible = True  # no item ever stored a number there
             return
         lo, hi = {"$gt": (f"({_fmt(x)}", "+inf"), "$gte": (_fmt(x), "+inf"),
@@ -170,13 +174,14 @@ def _operator(path: tuple[str, ...], op: str, arg: Any, plan: FilterPlan, has_nu
 def compile_filter(
     filter: Mapping[str, Any] | None,
     *,
-    has_numeric: Callable[[tuple[str, ...]], bool],
+    has_numeric: Callable[[tuple[str, ...]], bool | None],
 ) -> FilterPlan:
     """RediSearch clauses for ``filter``.
 
     Args:
         filter: the search filter (``None`` or empty for none).
-        has_numeric: whether the index has a NUMERIC attribute for a value path.
+        has_numeric: whether the index has a NUMERIC attribute for a value path
+            (``None``: unknown, the path may hold unindexed numbers).
 
     Raises:
         InvalidFilterError: for unknown operators or non-numeric range bounds.

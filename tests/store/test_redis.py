@@ -281,3 +281,18 @@ async def test_control_characters_round_trip_and_lone_surrogates_fail_early(make
     with pytest.raises(ValueError, match="not valid Unicode"):
         await store.aput(("ns",), "\udfff", {"t": 1})
     assert await store.asearch(("ns",)) == []
+
+
+def test_numeric_paths_beyond_the_cap_are_filtered_in_python(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from langmem_ext.store import base
+
+    monkeypatch.setattr(base, "MAX_NUMERIC_PATHS", 2)
+    store = RedisStore(redis_client, prefix="cap")
+    for i in range(6):
+        store.put(("c",), f"k{i}", {f"p{j}": i for j in range(4)})
+    assert len(store._numeric) == 2 and store._numeric_full
+    hits = store.search(("c",), filter={"p3": {"$gte": 2}, "p0": {"$lt": 5}}, limit=2, offset=1)
+    assert sorted(h.key for h in store.search(("c",), filter={"p3": {"$gte": 2}}, limit=10)) == ["k2", "k3", "k4", "k5"]
+    assert len(hits) == 2 and all(2 <= h.value["p3"] < 5 for h in hits)
+    fresh = RedisStore(redis_client, prefix="cap")  # another process learns the same from Redis
+    assert len(fresh.search(("c",), filter={"p2": {"$lt": 1}})) == 1
