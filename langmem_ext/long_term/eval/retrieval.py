@@ -197,6 +197,12 @@ def _when(value: Mapping[str, Any]) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def _neighbor_weight(mode: str, weight: float | None) -> float:
+    if weight is None:
+        return 0.2 if mode.startswith("hybrid") else 0.0
+    return weight
+
+
 def _check(mode: str, limit: int, depth: int) -> list[str]:
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
@@ -270,8 +276,8 @@ def recall(
     filter: dict[str, Any] | None = None,
     depth: int = 100,
     vector_weight: float = 0.5,
-    neighbor_weight: float = 0.2,
-    neighbor_window: timedelta = timedelta(minutes=1),
+    neighbor_weight: float | None = None,
+    neighbor_window: timedelta = timedelta(minutes=2),
     time_weight: float = 0.5,
 ) -> list[SearchItem]:
     """The ``limit`` best memories for ``query`` (see the module docstring for the recipe).
@@ -286,7 +292,8 @@ def recall(
         filter: Passed to ``store.search``.
         depth: Candidates fetched per list before fusion.
         vector_weight: Weight of the vector list in the fusion (0..1).
-        neighbor_weight: Share of a neighbour's score passed on (0 = off).
+        neighbor_weight: Share of a neighbour's score passed on (0 = off); default 0.2 in
+            the hybrid modes and 0 in ``"vector"``/``"text"`` (the plain store rankings).
         neighbor_window: How close in ``occurred_at`` memories must be to be neighbours.
         time_weight: Boost per time signal in ``"hybrid+time"`` (in z-score units).
 
@@ -302,7 +309,7 @@ def recall(
         kwargs = _search_kwargs(store, name)
         found[name] = store.search(namespace_prefix, query=query, filter=filter, limit=depth, **kwargs)
     return _combine(query, found, mode=mode, limit=limit, vector_weight=vector_weight,
-                    neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
+                    neighbor_weight=_neighbor_weight(mode, neighbor_weight), neighbor_window=neighbor_window,
                     time_weight=time_weight)
 
 
@@ -316,8 +323,8 @@ async def arecall(
     filter: dict[str, Any] | None = None,
     depth: int = 100,
     vector_weight: float = 0.5,
-    neighbor_weight: float = 0.2,
-    neighbor_window: timedelta = timedelta(minutes=1),
+    neighbor_weight: float | None = None,
+    neighbor_window: timedelta = timedelta(minutes=2),
     time_weight: float = 0.5,
 ) -> list[SearchItem]:
     """Async :func:`recall`."""
@@ -327,5 +334,5 @@ async def arecall(
         kwargs = _search_kwargs(store, name)
         found[name] = await store.asearch(namespace_prefix, query=query, filter=filter, limit=depth, **kwargs)
     return _combine(query, found, mode=mode, limit=limit, vector_weight=vector_weight,
-                    neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
+                    neighbor_weight=_neighbor_weight(mode, neighbor_weight), neighbor_window=neighbor_window,
                     time_weight=time_weight)

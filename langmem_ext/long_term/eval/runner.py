@@ -146,8 +146,6 @@ def run_locomo_eval(
     """
     ks = _check_options(list(k), mode, units)
     options = dict(recall_options or {})
-    if mode in ("vector", "text"):
-        options.setdefault("neighbor_weight", 0.0)
     options.setdefault("depth", max(100, ks[-1]))
     convs = load_locomo(path, samples=samples, max_sessions=max_sessions, max_questions=max_questions)
     started = time.perf_counter()
