@@ -44,7 +44,7 @@ try:  # package import (examples, tests, the demo) or file import (langgraph dev
 except ImportError:  # pragma: no cover - langgraph dev adds the project root to sys.path
     from common import models  # type: ignore[no-redef]
 
-__all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "recalled_block", "wait_for_reflection"]
+__all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "await_reflection", "recalled_block", "wait_for_reflection"]
 
 DEFAULT_CONTEXT_BUDGET = 2000
 """Tokens of model input (system prompt, summary, memories and recent turns)."""
@@ -154,11 +154,18 @@ def build_graph(
     return compiled
 
 
-def wait_for_reflection(compiled: Any) -> None:
-    """Run any pending background reflection of ``compiled`` now and wait for it."""
+def wait_for_reflection(compiled: Any, *, timeout: float = 60.0) -> None:
+    """Run any pending background reflection of ``compiled`` now and wait for it (sync runs)."""
     node = _REFLECTORS.get(compiled)
     if node is not None and node._executor is not None:
-        node.executor.flush()
+        node.executor.flush(timeout=timeout)
+
+
+async def await_reflection(compiled: Any) -> None:
+    """The async twin of :func:`wait_for_reflection`, for graphs run with ``ainvoke``."""
+    node = _REFLECTORS.get(compiled)
+    if node is not None and node._executor is not None:
+        await node.executor.aflush()
 
 
 graph = build_graph()
