@@ -197,3 +197,67 @@ def test_demo_runs_offline_and_remembers_across_threads(redis_url: str) -> None:
     assert len(shown) == 29 and max(shown) == context  # one line per turn
     assert re.search(r"cross-thread recall: (\d+)/\1\b", out), out[-2000:]
     assert "summary" in out and "recalled" in out and "stored +" in out
+
+
+# ----------------------------------------------------------------------------- eval
+
+TINY_LOCOMO = [
+    {
+        "sample_id": "cli-1",
+        "conversation": {
+            "speaker_a": "Rita",
+            "speaker_b": "Joao",
+            "session_1_date_time": "9:00 am on 2 June, 2023",
+            "session_1": [
+                {"speaker": "Rita", "dia_id": "D1:1", "text": "I started learning to sail on the Douro river."},
+                {"speaker": "Joao", "dia_id": "D1:2", "text": "My cat Miso knocked over a plant again."},
+                {"speaker": "Rita", "dia_id": "D1:3", "text": "My brother is moving to Canada in August."},
+            ],
+        },
+        "qa": [
+            {"question": "Where is Rita learning to sail?", "answer": "Douro river", "evidence": ["D1:1"], "category": 4},
+            {"question": "What is the name of Joao's cat?", "answer": "Miso", "evidence": ["D1:2"], "category": 4},
+        ],
+        "observation": {},
+        "session_summary": {},
+        "event_summary": {},
+    }
+]
+
+
+def test_eval_locomo_reports_recall_at_k(redis_url, tmp_path, capsys) -> None:
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY_LOCOMO))
+    assert main(["--redis-url", redis_url, "eval", "locomo", str(data), "--k", "1,3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_questions"] == 2 and set(result["recall"]) == {"1", "3"}
+    assert result["recall"]["3"] == 1.0  # three turns: everything is within k=3
+    assert main(["--redis-url", redis_url, "eval", "locomo", str(data), "--k", "1", "--mode", "text"]) == 0
+    assert "R@1" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- bench
+
+
+def test_bench_plots_every_numeric_section(tmp_path, capsys) -> None:
+    import shutil
+
+    root = tmp_path / "proj"
+    (root / "benchmarks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    shutil.copy(Path(__file__).resolve().parent.parent / "benchmarks" / "_report.py", root / "benchmarks" / "_report.py")
+    (root / "benchmarks" / "__init__.py").write_text("")
+    (root / "benchmarks" / "tiny.py").write_text(
+        "from benchmarks._report import write_section, table\n"
+        "write_section('tiny', table(['op', 'ours ms', 'peer ms'], [['put', '0.41 (3.1)', '3.67'], ['get', 0.77, 5.79]]))\n"
+        "write_section('words', 'no table here')\n"
+    )
+    assert main(["bench", "--root", str(root)]) == 0
+    doc = (root / "docs" / "benchmarks.md").read_text()
+    assert "<!-- BEGIN tiny -->" in doc and "![bench_tiny](img/bench_tiny.png)" in doc
+    png = root / "docs" / "img" / "bench_tiny.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (root / "docs" / "img" / "bench_words.png").exists()
+    (root / "benchmarks" / "broken.py").write_text("raise SystemExit(3)\n")
+    assert main(["bench", "--root", str(root)]) == 2
+    assert "broken.py" in capsys.readouterr().out

@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     locomo.add_argument("--k", default="5,10,25,50", help="Comma-separated cut-offs (default 5,10,25,50).")
     locomo.add_argument("--mode", default=None, help="Retrieval mode: vector, text, hybrid, ... (default: the eval's).")
     locomo.add_argument("--units", default=None, help="What is indexed: turns, observations or summaries.")
+    locomo.add_argument("--max-questions", type=int, default=None, help="At most N questions per conversation.")
+    locomo.add_argument("--sample", action="append", default=None, dest="samples", help="Only this sample id (repeatable).")
     locomo.add_argument("--json", action="store_true", help="Print the result as JSON.")
     locomo.set_defaults(handler=_locomo)
 
@@ -64,7 +66,10 @@ def _locomo(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CliError(f"The LoCoMo evaluation is not available in this install: {exc}.") from exc
     accepted = inspect.signature(run_locomo_eval).parameters
-    options: dict[str, Any] = {"k": ks, "mode": args.mode, "units": args.units}
+    options: dict[str, Any] = {
+        "k": ks, "mode": args.mode, "units": args.units,
+        "max_questions": args.max_questions, "samples": args.samples,
+    }  # fmt: skip
     kwargs = {name: value for name, value in options.items() if value is not None and name in accepted}
     unknown = [name for name, value in options.items() if value is not None and name not in accepted]
     if unknown:
@@ -75,14 +80,21 @@ def _locomo(args: argparse.Namespace) -> int:
             kwargs["redis_url"] = url
         elif "url" in accepted:
             kwargs["url"] = url
-        with console().status(f"Evaluating {path.name} ..."):
-            result = run_locomo_eval(path, **kwargs)
+        with console().status(f"Evaluating {path.name} ...") as status:
+            if "progress" in accepted:
+                kwargs["progress"] = lambda message: status.update(f"{path.name}: {message}")
+            try:
+                result = run_locomo_eval(path, **kwargs)
+            except (ValueError, KeyError) as exc:
+                raise CliError(f"{path} could not be evaluated: {exc}") from exc
     data = _jsonable(result)
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return 0
-    if hasattr(result, "to_markdown"):
-        console().print(result.to_markdown())
-    else:
+    try:
+        from langmem_ext.long_term.eval import format_locomo_report
+
+        console().print(format_locomo_report(data), markup=False)
+    except (ImportError, KeyError, TypeError):
         console().print_json(json.dumps(data, default=str))
     return 0
