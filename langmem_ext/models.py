@@ -194,7 +194,7 @@ _STOPWORDS = frozenset(
     themselves then there these they this those through to too under until up very was we
     were what when where which while who whom why will with would you your yours yourself
     yourselves tell remember know please thanks thank okay ok hi hello hey also actually
-    really like just do does did user user's memory memories""".split()
+    really like just do does did user user's memory memories i'm i've i'll i'd it's don't""".split()
 )
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 _QUESTION_START = re.compile(
