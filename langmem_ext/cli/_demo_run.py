@@ -77,7 +77,7 @@ def recalled_lines(block: str) -> list[str]:
     """The memory lines of a recall block, as plain text.
 
     Example:
-        >>> recalled_lines('<memories>\n- [semantic] "User lives in Porto"\n</memories>')
+        >>> recalled_lines('<memories>\\n- [semantic] "User lives in Porto"\\n</memories>')
         ['[semantic] User lives in Porto']
     """
     out = []
