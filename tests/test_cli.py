@@ -24,10 +24,11 @@ def home(tmp_path, monkeypatch):
     stop_detached()
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "langmem_ext.cli", *args],
         capture_output=True,
+        input=stdin,
         text=True,
         timeout=120,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
@@ -197,6 +198,19 @@ def test_demo_runs_offline_and_remembers_across_threads(redis_url: str) -> None:
     assert len(shown) == 29 and max(shown) == context  # one line per turn
     assert re.search(r"cross-thread recall: (\d+)/\1\b", out), out[-2000:]
     assert "summary" in out and "recalled" in out and "stored +" in out
+
+
+def test_interactive_demo_chats_after_the_script(redis_url: str) -> None:
+    result = _cli(
+        "demo", "--sessions", "1", "--interactive", "--quiet",
+        env={"REDIS_URL": redis_url, "LANGMEM_EXT_OFFLINE": "1"},
+        stdin="I collect old maps of Portugal.\nWhat do I collect?\n\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "your turn" in result.stdout
+    replies = [line for line in result.stdout.splitlines() if line.startswith("bot")]
+    assert len(replies) == 2 and "maps" in replies[-1]
+    assert "turns played: 12" in result.stdout  # 10 scripted + 2 typed
 
 
 # ----------------------------------------------------------------------------- eval

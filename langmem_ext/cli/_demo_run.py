@@ -156,7 +156,10 @@ def run_demo(args: argparse.Namespace) -> int:
                 for text in session["turns"]:
                     _turn(graph, store, text, config, user, stats=stats, quiet=args.quiet, last_summary=last_summary)
             stats.memories = len(_snapshot(store, user))
-            _probe(graph, store, data.get("probes", []), user, run, stats)
+            if len(sessions) == len(data["sessions"]):
+                _probe(graph, store, data.get("probes", []), user, run, stats)
+            else:
+                out.print(f"(cross-thread questions skipped: {len(sessions)} of {len(data['sessions'])} sessions played)")
             if args.interactive:
                 _interactive(graph, store, user, run, stats)
     stats.seconds = time.perf_counter() - started
