@@ -71,6 +71,8 @@ class _Job:
     store: BaseStore
     due: float
     attempts: int = 0
+    driver: int | None = None
+    """None: the worker thread runs it; else the id of the event loop whose pump runs it."""
 
 
 class _Queue:
@@ -79,28 +81,32 @@ class _Queue:
     def __init__(self, delay: float, max_retries: int, backoff: float) -> None:
         self.delay, self.max_retries, self.backoff = delay, max_retries, backoff
         self.pending: dict[tuple[Any, ...], _Job] = {}
-        self.running: set[tuple[Any, ...]] = set()
+        self.running: dict[tuple[Any, ...], int | None] = {}
 
-    def put(self, key: tuple[Any, ...], messages: Sequence[BaseMessage], config: RunnableConfig, store: BaseStore) -> None:
+    def put(self, key: tuple[Any, ...], messages: Sequence[BaseMessage], config: RunnableConfig, store: BaseStore,
+            driver: int | None) -> None:
         now = time.monotonic()
         old = self.pending.get(key)
         merged = merge_messages(old.messages, messages) if old else list(messages)
-        self.pending[key] = _Job(key, merged, config, store, now + self.delay, old.attempts if old else 0)
+        self.pending[key] = _Job(key, merged, config, store, now + self.delay, old.attempts if old else 0, driver)
 
-    def next_due(self) -> float | None:
-        ready = [j.due for k, j in self.pending.items() if k not in self.running]
+    def next_due(self, driver: int | None) -> float | None:
+        ready = [j.due for k, j in self.pending.items() if k not in self.running and j.driver == driver]
         return min(ready) if ready else None
 
-    def pop_due(self, now: float) -> _Job | None:
+    def pop_due(self, now: float, driver: int | None) -> _Job | None:
         for key, job in sorted(self.pending.items(), key=lambda kv: kv[1].due):
-            if job.due <= now and key not in self.running:
+            if job.due <= now and key not in self.running and job.driver == driver:
                 del self.pending[key]
-                self.running.add(key)
+                self.running[key] = driver
                 return job
         return None
 
+    def owned_by(self, driver: int) -> bool:
+        return any(j.driver == driver for j in self.pending.values()) or driver in self.running.values()
+
     def done(self, job: _Job, error: BaseException | None) -> None:
-        self.running.discard(job.key)
+        self.running.pop(job.key, None)
         if error is None:
             return
         job.attempts += 1
@@ -114,6 +120,7 @@ class _Queue:
         if newer is not None:  # a submit arrived meanwhile: keep the failed messages too
             newer.messages = merge_messages(job.messages, newer.messages)
             newer.attempts = max(newer.attempts, job.attempts)
+            newer.due = min(newer.due, retry_at)
         else:
             job.due = retry_at
             self.pending[job.key] = job
@@ -161,7 +168,7 @@ class ReflectionExecutor:
         with self._cond:
             if self._stopped:
                 raise RuntimeError("ReflectionExecutor was shut down; create a new one.")
-            self._queue.put(key, messages, config, store)
+            self._queue.put(key, messages, config, store, None)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="langmem-ext-reflection", daemon=True)
                 self._thread.start()
@@ -173,10 +180,10 @@ class ReflectionExecutor:
                 while True:
                     if self._stopped and self._queue.idle():
                         return
-                    job = self._queue.pop_due(time.monotonic())
+                    job = self._queue.pop_due(time.monotonic(), None)
                     if job is not None:
                         break
-                    due = self._queue.next_due()
+                    due = self._queue.next_due(None)
                     self._cond.wait(None if due is None else max(0.0, due - time.monotonic()))
             error: BaseException | None = None
             try:
@@ -188,9 +195,25 @@ class ReflectionExecutor:
                 self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> None:
-        """Run every pending reflection now and wait for all to finish (retries included)."""
+        """Run every pending reflection now and wait for all to finish (retries included).
+
+        Raises:
+            RuntimeError: Called on an event loop that owns pending reflections
+                (submitted by ``ainvoke``): blocking here would deadlock; use
+                ``await executor.aflush()``.
+            TimeoutError: Still running after ``timeout`` seconds.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            loop_id: int | None = id(asyncio.get_running_loop())
+        except RuntimeError:
+            loop_id = None
         with self._cond:
+            if loop_id is not None and self._queue.owned_by(loop_id):
+                raise RuntimeError(
+                    "ReflectionExecutor.flush() was called inside the event loop that runs these reflections "
+                    "(the graph was run with ainvoke); use `await executor.aflush()` instead."
+                )
             while not self._queue.idle():
                 self._queue.make_all_due()
                 self._cond.notify_all()
@@ -215,21 +238,21 @@ class ReflectionExecutor:
             raise ValueError("ReflectionExecutor.asubmit needs the graph's store; got None.")
         key = self._key(config)
         loop = asyncio.get_running_loop()
-        with self._cond:
-            self._queue.put(key, messages, config, store)
         loop_id = id(loop)
+        with self._cond:
+            self._queue.put(key, messages, config, store, loop_id)
         wake = self._wake.setdefault(loop_id, asyncio.Event())
         task = self._tasks.get(loop_id)
         if task is None or task.done():
-            self._tasks[loop_id] = loop.create_task(self._apump(wake), name="langmem-ext-reflection")
+            self._tasks[loop_id] = loop.create_task(self._apump(wake, loop_id), name="langmem-ext-reflection")
         wake.set()
 
-    async def _apump(self, wake: asyncio.Event) -> None:
+    async def _apump(self, wake: asyncio.Event, loop_id: int) -> None:
         while True:
             with self._cond:
-                job = self._queue.pop_due(time.monotonic())
-                due = self._queue.next_due() if job is None else None
-                if job is None and due is None and not self._queue.running:
+                job = self._queue.pop_due(time.monotonic(), loop_id)
+                due = self._queue.next_due(loop_id) if job is None else None
+                if job is None and due is None:
                     return
             if job is None:
                 wake.clear()
@@ -246,18 +269,24 @@ class ReflectionExecutor:
                 error = exc
             with self._cond:
                 self._queue.done(job, error)
+                self._cond.notify_all()
 
     async def aflush(self) -> None:
-        """Async :meth:`flush` for reflections submitted with :meth:`asubmit`."""
+        """Async :meth:`flush`: waits for every pending reflection, whichever driver runs it."""
         loop_id = id(asyncio.get_running_loop())
         while True:
             with self._cond:
                 if self._queue.idle():
                     return
                 self._queue.make_all_due()
+                self._cond.notify_all()  # the worker thread runs its own jobs now
+                mine = self._queue.owned_by(loop_id)
+            if not mine:
+                await asyncio.sleep(0.01)
+                continue
             wake = self._wake.setdefault(loop_id, asyncio.Event())
             task = self._tasks.get(loop_id)
             if task is None or task.done():
-                task = self._tasks[loop_id] = asyncio.get_running_loop().create_task(self._apump(wake))
+                task = self._tasks[loop_id] = asyncio.get_running_loop().create_task(self._apump(wake, loop_id))
             wake.set()
             await asyncio.wait({task}, timeout=0.05)

@@ -101,3 +101,24 @@ async def test_async_background_debounced(store):
     assert len(model.calls) == 1
     assert "I like salsa" in model.calls[0][-1].content and "and bachata" in model.calls[0][-1].content
     assert contents(store) == ["User likes salsa"]
+
+
+async def test_sync_flush_inside_the_owning_loop_is_refused(store):
+    import pytest
+
+    model = ScriptedChatModel(responses=[ops()])
+    executor = ReflectionExecutor(ReflectionNode(model), delay=60)
+    executor.asubmit([HumanMessage("I like figs", id="1")], config=CONFIG, store=store)
+    with pytest.raises(RuntimeError, match="aflush"):
+        executor.flush(timeout=1)  # would deadlock: the loop that must run the job is blocked here
+    await executor.aflush()
+    assert len(model.calls) == 1
+
+
+async def test_aflush_waits_for_thread_jobs_too(store):
+    model = ScriptedChatModel(responses=[ops()])
+    executor = ReflectionExecutor(ReflectionNode(model), delay=60)
+    executor.submit([HumanMessage("I like dates", id="1")], config=CONFIG, store=store)
+    await executor.aflush()
+    assert len(model.calls) == 1
+    executor.shutdown()
