@@ -79,7 +79,8 @@ def plot_section(name: str, headers: list[str], rows: list[list[str]], out_dir: 
     numeric = [j for j in range(1, len(headers)) if rows and all(_number(r[j]) is not None for r in rows)]
     if not numeric or not rows:
         return None
-    numeric = numeric[:4]
+    ratios = [j for j in numeric if any(w in headers[j].lower() for w in (" / ", "ratio", "speed-up", "vs "))]
+    numeric = ([j for j in numeric if j not in ratios] or numeric)[:4]  # one unit per chart
     labels = [r[0].replace("`", "")[:40] for r in rows[:20]]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.5))
     height = 0.8 / len(numeric)
