@@ -181,11 +181,11 @@ class AsyncRedisSaver(BaseRedisSaver):
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if self.loop is None or running is self.loop:
+        if self.loop is None or running is self.loop or not self.loop.is_running():
             coro.close()
             raise asyncio.InvalidStateError(
-                "Synchronous calls to AsyncRedisSaver only work from another thread than its "
-                "event loop. In async code use the a-methods (await saver.aget_tuple(...), "
+                "Synchronous calls to AsyncRedisSaver only work from another thread while its "
+                "event loop runs. In async code use the a-methods (await saver.aget_tuple(...), "
                 "graph.ainvoke(...)); in sync code use RedisSaver."
             )
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()

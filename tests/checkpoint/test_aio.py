@@ -94,3 +94,17 @@ async def test_a_redis_older_than_7_is_refused_by_the_async_setup(
         await AsyncRedisSaver(client).asetup()
     await client.aclose()
     assert redis_client.dbsize() == 0
+
+
+def test_sync_calls_fail_fast_when_the_savers_loop_is_not_running(redis_url: str) -> None:
+    loop = asyncio.new_event_loop()
+
+    async def make() -> tuple[AsyncRedisSaver, aredis.Redis]:
+        client = aredis.Redis.from_url(redis_url)
+        return AsyncRedisSaver(client), client
+
+    saver, client = loop.run_until_complete(make())  # the loop has stopped running now
+    with pytest.raises(asyncio.InvalidStateError, match="while its event loop runs"):
+        saver.get_tuple(_cfg("t"))  # would otherwise wait forever for a loop that never runs
+    loop.run_until_complete(client.aclose())
+    loop.close()
