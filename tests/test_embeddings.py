@@ -218,3 +218,11 @@ def test_resolve_embeddings_accepts_every_spec(emb):
         resolve_embeddings("minilm")
     with pytest.raises(TypeError, match="cannot use int"):
         resolve_embeddings(42)  # type: ignore[arg-type]
+
+
+def test_blas_thread_limit_changes_speed_not_results(emb):
+    texts = ["thread limits", "must not change", "the vectors at all"]
+    free = MiniLMEmbeddings(num_threads=None)
+    np.testing.assert_allclose(free.embed_array(texts), emb.embed_array(texts), atol=1e-6)
+    with pytest.raises(ValueError, match="num_threads"):
+        MiniLMEmbeddings(num_threads=0)
