@@ -31,7 +31,7 @@ from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 __all__ = ["AsyncRedisStore"]
 
 _SYNC_KWARGS = ("host", "port", "db", "username", "password", "path", "socket_timeout",
-                "socket_connect_timeout", "ssl_keyfile", "ssl_certfile", "ssl_ca_certs")
+                "socket_connect_timeout", "ssl_keyfile", "ssl_certfile", "ssl_ca_certs", "ssl_cert_reqs")
 
 
 async def arun_pipe(client: Any, req: Pipe) -> list[Any]:
@@ -101,8 +101,14 @@ class AsyncRedisStore(RedisStore):
 
     def _sync_client(self) -> redis.Redis:
         if self._sync is None:
-            kw = self._client.connection_pool.connection_kwargs
-            self._sync = redis.Redis(**{k: kw[k] for k in _SYNC_KWARGS if k in kw})
+            pool = self._client.connection_pool
+            kw = {k: pool.connection_kwargs[k] for k in _SYNC_KWARGS if k in pool.connection_kwargs}
+            if "SSL" in getattr(pool, "connection_class", type(None)).__name__:
+                kw["ssl"] = True  # same TLS as the asyncio client
+            if "path" in kw:
+                kw = {k: v for k, v in kw.items() if k not in ("host", "port")}
+                kw["unix_socket_path"] = kw.pop("path")
+            self._sync = redis.Redis(**kw)
         return self._sync
 
     async def _aanswer(self, req: Any) -> Any:
