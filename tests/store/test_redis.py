@@ -296,3 +296,23 @@ def test_numeric_paths_beyond_the_cap_are_filtered_in_python(redis_client: Any, 
     assert len(hits) == 2 and all(2 <= h.value["p3"] < 5 for h in hits)
     fresh = RedisStore(redis_client, prefix="cap")  # another process learns the same from Redis
     assert len(fresh.search(("c",), filter={"p2": {"$lt": 1}})) == 1
+
+
+async def test_async_from_conn_string_and_concurrent_cas(redis_url: str) -> None:
+    import asyncio
+
+    from langmem_ext.store import AsyncRedisStore
+
+    async with AsyncRedisStore.from_conn_string(redis_url, prefix="acas") as store:
+        async def bump() -> None:
+            while True:
+                item, version = await store.aget_with_version(("c",), "ctr")
+                n = item.value["n"] if item else 0
+                if await store.aput_if_version(("c",), "ctr", {"n": n + 1}, expected_version=version) is not None:
+                    return
+
+        await asyncio.gather(*(bump() for _ in range(30)))
+        assert (await store.aget(("c",), "ctr")).value == {"n": 30}
+        assert store.get(("c",), "ctr").value == {"n": 30}  # sync methods work on the async store too
+        assert await store.aput_if_version(("c",), "ctr", None, expected_version=30) == 0  # conditional delete
+        assert await store.aget(("c",), "ctr") is None
