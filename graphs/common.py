@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,8 +39,13 @@ STORE_INDEX: dict[str, Any] = {"dims": MINILM_DIMS, "embed": embeddings, "fields
 
 @functools.lru_cache(maxsize=1)
 def models() -> Models:
-    """The chat and memory models from the environment (offline when none is configured)."""
-    return resolve_models()
+    """The chat and memory models from the environment (offline when none is configured).
+
+    The first call logs one line saying which models run (or that the graphs are offline).
+    """
+    resolved = resolve_models()
+    logging.getLogger("langmem_ext.graphs").info(resolved.description)
+    return resolved
 
 
 def thread_config(thread_id: str, *, user_id: str = DEFAULT_USER) -> RunnableConfig:
