@@ -226,3 +226,14 @@ def test_blas_thread_limit_changes_speed_not_results(emb):
     np.testing.assert_allclose(free.embed_array(texts), emb.embed_array(texts), atol=1e-6)
     with pytest.raises(ValueError, match="num_threads"):
         MiniLMEmbeddings(num_threads=0)
+
+
+def test_batches_respect_both_limits(emb):
+    small = MiniLMEmbeddings(batch_size=3, max_batch_tokens=300)
+    lengths = [10] * 5 + [100] * 3 + [256]
+    batches = small._batches(list(range(len(lengths))), lengths)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))  # order kept, nothing lost
+    for b in batches:
+        assert len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 300
+    with pytest.raises(ValueError, match="max_batch_tokens"):
+        MiniLMEmbeddings(max_batch_tokens=100)

