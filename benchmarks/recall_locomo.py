@@ -10,6 +10,7 @@ from where it lies and never copied; vectors are cached in ``--cache`` between r
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,14 @@ def main() -> None:
     parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)
     parser.add_argument("--cache", type=Path, default=ROOT / ".venv" / "locomo-minilm-cache.pkl")
     parser.add_argument("--quick", action="store_true", help="one conversation only (a smoke run)")
+    parser.add_argument("--results", type=Path, default=ROOT / ".venv" / "recall_locomo.json",
+                        help="where the raw results are kept (reused with --from-results)")
+    parser.add_argument("--from-results", action="store_true", help="only rewrite the docs from --results")
     args = parser.parse_args()
+    if args.from_results:
+        saved = json.loads(args.results.read_text())
+        write_docs(saved, args.quick)
+        return
     if not args.locomo.exists():
         sys.exit(f"{args.locomo} not found: pass --locomo with your copy of LoCoMo (locomo10.json format).")
     samples = ["conv-26"] if args.quick else None
@@ -110,9 +118,59 @@ def main() -> None:
         client.close()
     finally:
         server.stop()
-    elapsed = time.perf_counter() - started
+    saved = {
+        "elapsed": time.perf_counter() - started,
+        "n_conversations": len(convs),
+        "results": {f"{u}|{m}": r for (u, m), r in results.items()},
+        "ablation": [[name, r, feat] for name, r, feat in ablation],
+        "machine": machine_line(),
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(saved))
+    write_docs(saved, args.quick)
+
+
+USAGE = """## Use it
+
+The recall recipe is a function over any LangGraph store (BM25 and hybrid modes need
+`RedisStore`); memories are written with the product's writer:
+
+```python
+import os
+from datetime import datetime, timedelta, timezone
+
+from langmem_ext.connection import connect
+from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
+from langmem_ext.long_term import EpisodicMemory, put_memories
+from langmem_ext.long_term.eval import recall
+from langmem_ext.store import RedisStore
+
+store = RedisStore(connect(os.environ["REDIS_URL"]), prefix="docs-recall",
+                   index={"dims": MINILM_DIMS, "embed": MiniLMEmbeddings(), "fields": ["content"]})
+store.setup()
+t0 = datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc)
+said = ["Ana: I adopted a greyhound named Comet.", "Ben: What a lovely name!",
+        "Ana: My sister is getting married in Lisbon in June."]
+put_memories(store, ("memories", "ana", "episodic"), [
+    EpisodicMemory(situation=s, occurred_at=t0 + timedelta(minutes=i)) for i, s in enumerate(said)])
+hits = recall(store, ("memories", "ana"), "Whose wedding is coming up?", limit=2, mode="hybrid")
+assert "Lisbon" in hits[0].value["content"]
+store.delete_namespace_prefix(("memories", "ana"))
+```
+
+Reproduce the tables: `.venv/bin/python benchmarks/recall_locomo.py --locomo PATH/locomo10.json`,
+or from the command line `langmem-ext eval locomo FILE --mode hybrid --units turns`.
+"""
+
+
+def write_docs(saved: dict[str, Any], quick: bool) -> None:
+    """docs/recall.md and the ``recall`` section of docs/benchmarks.md from saved results."""
+    results = {tuple(key.split("|")): r for key, r in saved["results"].items()}
+    ablation = saved["ablation"]
+    elapsed = saved["elapsed"]
     n_q = results[("turns", "hybrid")]["n_questions"]
-    scope = "conversation conv-26 only (--quick)" if args.quick else f"the development split ({len(convs)} conversations)"
+    scope = ("conversation conv-26 only (--quick)" if quick
+             else f"the development split ({saved['n_conversations']} conversations)")
 
     parts = [
         "# Recall quality on LoCoMo",
@@ -123,7 +181,7 @@ def main() -> None:
         "measured through the product path: each conversation is written with `put_memories` "
         "into a `RedisStore` (RediSearch 2.10 BM25 + HNSW, offline MiniLM-L6-v2 vectors) and every "
         "question is asked with `langmem_ext.long_term.eval.recall`. No LLM anywhere. "
-        + machine_line() + f" Whole run: {elapsed:.0f} s.",
+        + saved["machine"] + f" Whole run: {elapsed:.0f} s.",
         "",
         "How units are counted: k counts retrieved memories. A turn covers its own dia_id; an "
         "observation covers the turn(s) it cites; a session summary covers every turn of its "
@@ -158,6 +216,7 @@ def main() -> None:
         "- **Time-aware** (`recall(mode=\"hybrid+time\")`): *when* questions favour memories that "
         "state a date; a named month/year favours memories from then.",
         "",
+        USAGE,
     ]
     for u in UNITS:
         parts += [f"## Per category: {u}", ""]
@@ -171,7 +230,7 @@ def main() -> None:
         "## Recall quality (LoCoMo, no LLM)",
         "",
         f"Turn-level evidence recall on {scope}, through put_memories -> RedisStore -> recall; "
-        "full tables in [recall.md](recall.md). " + machine_line(),
+        "full tables in [recall.md](recall.md). " + saved["machine"],
         "",
         table(["retrieval", *(f"R@{k}" for k in KS)], [
             *([MODE_NAMES[m], *(pct(results[("turns", m)]["recall"][str(k)]) for k in KS)] for m in MODES),
