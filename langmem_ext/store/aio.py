@@ -19,12 +19,12 @@ from typing import Any
 
 import redis
 import redis.asyncio as aredis
-from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig
+from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
 from redis.exceptions import NoScriptError
 
 from langmem_ext.connection import acheck_server, aconnect
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
-from langmem_ext.store.base import Gen, _ensure_ttl
+from langmem_ext.store.base import Gen
 from langmem_ext.store.redis import RedisStore
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 

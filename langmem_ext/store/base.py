@@ -30,7 +30,7 @@ from langgraph.store.base import (
     tokenize_path,
     validate_op_namespace,
 )
-from langgraph.store.base import _ensure_refresh, _ensure_ttl
+from langgraph.store.base import _ensure_refresh
 
 from langmem_ext.store import _keys as K
 from langmem_ext.store._resp import (
@@ -46,6 +46,7 @@ from langmem_ext.store._resp import (
     parse_search,
     sha1,
 )
+from langmem_ext.store._namespaces import NamespacesMixin
 from langmem_ext.store._search import SearchMixin
 from langmem_ext.store.schema import (
     MIGRATIONS,
@@ -94,7 +95,7 @@ def _resolve_embed(embed: Any) -> Any:
     return ensure_embeddings(embed)
 
 
-class BaseRedisStore(SearchMixin, BaseStore):
+class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
     """Shared state and logic of :class:`RedisStore` and :class:`AsyncRedisStore`."""
 
     supports_ttl = True
@@ -456,33 +457,6 @@ class BaseRedisStore(SearchMixin, BaseStore):
             yield Pipe([("EVALSHA", self._write_sha, 1, rk, "", "0", "0", "") for rk in ids])
             deleted += len(ids)
 
-    # ------------------------------------------------------------ namespaces
-    def _list_command(self, op: ListNamespacesOp) -> tuple[Any, ...]:
-        query = "@r:{1}"
-        for cond in op.match_conditions or ():
-            if cond.match_type == "prefix":
-                fixed = []
-                for label in cond.path:
-                    if label == "*":
-                        break
-                    fixed.append(label)
-                if fixed:
-                    query += f" @p:{{{K.prefix_tokens(fixed)[-1]}}}"
-        return ("FT.AGGREGATE", self._idx, query, "LOAD", "1", "@ns", "GROUPBY", "1", "@ns",
-                "LIMIT", "0", "1000000", "DIALECT", "2")
-
-    @staticmethod
-    def _list_result(op: ListNamespacesOp, rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-        namespaces = [tuple(json.loads(r["ns"])) for r in rows if r.get("ns") is not None]
-        for cond in op.match_conditions or ():
-            path = tuple(cond.path)
-            if cond.match_type not in ("prefix", "suffix"):
-                raise ValueError(f"Unsupported match type: {cond.match_type!r}; use 'prefix' or 'suffix'.")
-            namespaces = [ns for ns in namespaces if _does_match(cond.match_type, path, ns)]
-        if op.max_depth is not None:
-            namespaces = list({ns[: op.max_depth] for ns in namespaces})
-        return sorted(namespaces)[op.offset : op.offset + op.limit]
-
     # ------------------------------------------------------------ TTL
     def sweep_ttl(self) -> int:
         """Nothing to sweep: items expire natively (Redis key expiry). Returns 0."""
@@ -503,11 +477,3 @@ class BaseRedisStore(SearchMixin, BaseStore):
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Always True: there is no sweeper to stop."""
         return True
-
-
-def _does_match(kind: str, path: tuple[str, ...], ns: tuple[str, ...]) -> bool:
-    if len(ns) < len(path):
-        return False
-    pairs = zip(ns, path) if kind == "prefix" else zip(reversed(ns), reversed(path))
-    return all(p == "*" or k == p for k, p in pairs)
-

@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
-from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig
+from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
 from redis.exceptions import NoScriptError
 
 from langmem_ext.connection import check_server, connect
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
-from langmem_ext.store.base import BaseRedisStore, Gen, _ensure_ttl
+from langmem_ext.store.base import BaseRedisStore, Gen
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 
 __all__ = ["RedisStore"]
