@@ -16,10 +16,7 @@ def open_store(url: str) -> Any:
 
 
 def forget(store: Any, user: str) -> int:
-    """Delete every memory of ``user`` (``forget_user`` when the long-term package has it)."""
-    try:
-        from langmem_ext.long_term import forget_user  # type: ignore[attr-defined]
-    except ImportError:
-        return int(store.delete_namespace_prefix(("memories", user)))
-    result = forget_user(store, user)
-    return int(result if isinstance(result, int) else getattr(result, "deleted", 0))
+    """Delete every memory of ``user`` (everything under ``("memories", user)``); returns the count."""
+    from langmem_ext.long_term import forget_user
+
+    return int(forget_user(store, ("memories", user)))
