@@ -116,7 +116,7 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
     out = console()
     out.print(f"[bold cyan]you[/]  {text}")
     out.print(f"[bold green]bot[/]  {_short(reply, 300)}")
-    out.print(f"     [dim]context {context_tokens} tokens / full history {history_tokens} tokens (budget {CONTEXT_BUDGET})[/]")
+    out.print(f"     [dim]context {context_tokens} tokens / thread history {history_tokens} tokens (budget {CONTEXT_BUDGET})[/]")
     summary = (state.get("running_summary") or {}).get("text", "")
     if summary and summary != last_summary[0]:
         out.print(f"     [magenta]summary[/] {_short(summary)}")
@@ -215,7 +215,7 @@ def _report(stats: DemoStats) -> None:
     out.print(f"memories stored: {stats.memories}")
     out.print(
         f"context tokens: max {stats.max_context_tokens} (budget {CONTEXT_BUDGET}); "
-        f"full history: max {stats.max_history_tokens}"
+        f"thread history: max {stats.max_history_tokens}"
     )
     out.print(f"cross-thread recall: {stats.probes_passed}/{stats.probes}")
     out.print(f"time: {stats.seconds:.1f} s")
