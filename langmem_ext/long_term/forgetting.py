@@ -226,6 +226,10 @@ async def _aread_all(store: BaseStore, namespace: Sequence[str]) -> dict[str, An
 
 
 def _prefix(prefix: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(prefix, str):
+        raise ValueError(
+            f"forget_user takes the user's namespace prefix, e.g. ('memories', {prefix!r}), not the string {prefix!r}."
+        )
     ns = check_namespace(prefix)
     if len(ns) < 2:
         raise ValueError(

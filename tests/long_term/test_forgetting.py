@@ -48,6 +48,8 @@ def test_forget_pass_delete(store):
 def test_forget_user_refuses_global_prefix(store):
     with pytest.raises(ValueError, match="every user"):
         forget_user(store, ("memories",))
+    with pytest.raises(ValueError, match=r"\('memories', 'maya'\)"):
+        forget_user(store, "maya")
 
 
 def test_forget_user_generic_store(store):
