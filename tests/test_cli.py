@@ -194,6 +194,7 @@ def test_demo_runs_offline_and_remembers_across_threads(redis_url: str) -> None:
     assert int(re.search(r"memories stored: (\d+)", out).group(1)) > 0
     context, budget = map(int, re.search(r"context tokens: max (\d+) \(budget (\d+)\)", out).groups())
     assert 0 < context <= budget
+    assert int(re.search(r"all sessions: (\d+)", out).group(1)) > budget  # what memory spared the model
     shown = [int(n) for n in re.findall(r"context (\d+) tokens / thread history", out)]
     assert len(shown) == 29 and max(shown) == context  # one line per turn
     assert re.search(r"cross-thread recall: (\d+)/\1\b", out), out[-2000:]

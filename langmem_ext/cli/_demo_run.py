@@ -49,6 +49,8 @@ class DemoStats:
     turns: int = 0
     max_context_tokens: int = 0
     max_history_tokens: int = 0
+    all_tokens: int = 0
+    """Tokens of every message of every session so far (what a model without memory would need)."""
     memories: int = 0
     probes_passed: int = 0
     probes: int = 0
@@ -111,12 +113,16 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
     stats.turns += 1
     stats.max_context_tokens = max(stats.max_context_tokens, context_tokens)
     stats.max_history_tokens = max(stats.max_history_tokens, history_tokens)
+    stats.all_tokens += counter(state["messages"][-2:]) - 3  # this turn's two messages (no reply priming)
     if quiet:
         return reply
     out = console()
     out.print(f"[bold cyan]you[/]  {text}")
     out.print(f"[bold green]bot[/]  {_short(reply, 300)}")
-    out.print(f"     [dim]context {context_tokens} tokens / thread history {history_tokens} tokens (budget {CONTEXT_BUDGET})[/]")
+    out.print(
+        f"     [dim]context {context_tokens} tokens / thread history {history_tokens} tokens / "
+        f"all sessions {stats.all_tokens} tokens (budget {CONTEXT_BUDGET})[/]"
+    )
     summary = (state.get("running_summary") or {}).get("text", "")
     if summary and summary != last_summary[0]:
         out.print(f"     [magenta]summary[/] {_short(summary)}")
@@ -215,7 +221,7 @@ def _report(stats: DemoStats) -> None:
     out.print(f"memories stored: {stats.memories}")
     out.print(
         f"context tokens: max {stats.max_context_tokens} (budget {CONTEXT_BUDGET}); "
-        f"thread history: max {stats.max_history_tokens}"
+        f"thread history: max {stats.max_history_tokens}; all sessions: {stats.all_tokens}"
     )
     out.print(f"cross-thread recall: {stats.probes_passed}/{stats.probes}")
     out.print(f"time: {stats.seconds:.1f} s")
