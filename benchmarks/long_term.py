@@ -213,7 +213,7 @@ def bench_recall(url: str, n: int, repeat: int) -> tuple[list[list[Any]], dict[s
     ours.setup()
     rates["ours"] = load(ours, items)
     for label, reinforce, turns in [
-        ("`RecallNode`, 1 message, reinforcement in background (default)", "background", 1),
+        ("`RecallNode`, 1 message, reinforcement coalesced in background (default)", "background", 1),
         ("`RecallNode`, 1 message, reinforcement inline", "inline", 1),
         ("`RecallNode`, 1 message, no reinforcement", "off", 1),
         ("`RecallNode`, 3 user messages (3 queries), background", "background", 3),
@@ -296,7 +296,7 @@ def main() -> None:
             "One user; 70 % semantic, 30 % episodic, plus 10 procedural rules; 384-dim vectors, embedding excluded "
             "(cached); rotating queries; latency in ms. Ours is `RecallNode.recall` on our `RedisStore`: one vector search "
             "per query over the user's namespace (all kinds), the rules listing, the access statistics, ranking, "
-            "rendering within the token budget, and the reinforcement write (in the background by default, inline "
+            "rendering within the token budget, and the reinforcement write (coalesced and written by a background thread at most once a second by default, inline "
             "when stated). The peer row does only a search: no ranking, no rules, no statistics.",
             "",
             table(["recall", "p50 ms", "p95 ms", "memories", "rules"], recall_rows),

@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +41,7 @@ from langmem_ext.long_term.writer import aapply_changes, apply_changes, check_na
 __all__ = [
     "STATS_NAMESPACE",
     "ForgetReport",
+    "StatsBuffer",
     "current_strength",
     "reinforce",
     "overlay_stats",
@@ -48,6 +51,8 @@ __all__ = [
     "forget_user",
     "aforget_user",
 ]
+
+logger = logging.getLogger(__name__)
 
 STATS_NAMESPACE: tuple[str, ...] = ("memories", "{user_id}", "access")
 """Template of the sidecar namespace holding access statistics."""
@@ -84,16 +89,76 @@ def last_access(memory: MemoryBase) -> datetime:
 
 
 def stats_ops(
-    stats_namespace: tuple[str, ...], memories: Sequence[MemoryBase], now: datetime, *, half_life: timedelta, boost: float = 0.5
+    stats_namespace: tuple[str, ...], memories: Sequence[MemoryBase], now: datetime, *, half_life: timedelta,
+    boost: float = 0.5, hits: Sequence[int] | None = None,
 ) -> list[PutOp]:
-    """Sidecar writes that record one recall of each memory (decay, then reinforce)."""
+    """Sidecar writes that record recalls of each memory (decay, then reinforce once per hit)."""
     ops = []
-    for m in memories:
-        decayed = current_strength(m.strength, last_access(m), now, half_life=half_life)
-        value = {"last_accessed_at": now.isoformat(), "access_count": m.access_count + 1,
-                 "strength": reinforce(decayed, boost=boost)}
+    for i, m in enumerate(memories):
+        n = hits[i] if hits is not None else 1
+        strength = current_strength(m.strength, last_access(m), now, half_life=half_life)
+        for _ in range(n):
+            strength = reinforce(strength, boost=boost)
+        value = {"last_accessed_at": now.isoformat(), "access_count": m.access_count + n, "strength": strength}
         ops.append(PutOp(stats_namespace, m.id, value, index=False))
     return ops
+
+
+class StatsBuffer:
+    """Coalesces recall statistics and writes them at most every ``interval`` seconds.
+
+    Each memory recalled k times within an interval costs one write (count + k,
+    reinforced k times) instead of k; a daemon thread does the writing (through
+    the store's sync API), so recall never waits for it. :meth:`flush` writes now.
+    Statistics not yet written are lost if the process dies: they are usage
+    hints, not data.
+    """
+
+    def __init__(self, *, interval: float, half_life: timedelta) -> None:
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0 seconds, got {interval!r}.")
+        self.interval, self.half_life = interval, half_life
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[int, tuple[str, ...], str], list[Any]] = {}
+        self._timer: threading.Timer | None = None
+
+    def add(self, store: BaseStore, stats_namespace: tuple[str, ...], memories: Sequence[MemoryBase], now: datetime) -> None:
+        """Record one recall of each memory."""
+        with self._lock:
+            for m in memories:
+                entry = self._pending.get((id(store), stats_namespace, m.id))
+                if entry is None:
+                    self._pending[(id(store), stats_namespace, m.id)] = [store, m, 1, now]
+                else:
+                    entry[2] += 1
+                    entry[3] = max(entry[3], now)
+            if self._timer is None:
+                self._timer = threading.Timer(self.interval, self._flush_quietly)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _take(self) -> dict[int, tuple[BaseStore, list[PutOp]]]:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        out: dict[int, tuple[BaseStore, list[PutOp]]] = {}
+        for (store_id, ns, _), (store, memory, hits, when) in pending.items():
+            ops = stats_ops(ns, [memory], when, half_life=self.half_life, hits=[hits])
+            out.setdefault(store_id, (store, []))[1].extend(ops)
+        return out
+
+    def flush(self) -> None:
+        """Write every pending statistic now (one batch per store)."""
+        for store, ops in self._take().values():
+            store.batch(ops)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:
+            logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=True)
 
 
 @dataclass

@@ -44,7 +44,14 @@ from langchain_core.messages import BaseMessage, HumanMessage, RemoveMessage, Sy
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.store.base import BaseStore, GetOp, SearchOp
 
-from langmem_ext.long_term.forgetting import STATS_NAMESPACE, current_strength, last_access, overlay_stats, stats_ops
+from langmem_ext.long_term.forgetting import (
+    STATS_NAMESPACE,
+    StatsBuffer,
+    current_strength,
+    last_access,
+    overlay_stats,
+    stats_ops,
+)
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.offline import message_text
 from langmem_ext.long_term.procedural import render_rules
@@ -206,10 +213,13 @@ class RecallNode(RunnableLambda):
         recent_messages: How many recent messages the queries are drawn from.
         max_queries: Search queries per recall (the last user message comes first).
         per_query: Candidates fetched per query and kind.
-        reinforce: Record the recall in the access statistics (one batched write):
-            ``"background"`` (off the request path; :meth:`flush` / :meth:`aflush` wait
-            for it), ``"inline"`` (before returning) or ``"off"``. Concurrent recalls
-            of one memory may under-count ``access_count`` (last writer wins).
+        reinforce: Record the recall in the access statistics: ``"background"``
+            (coalesced, written by a background thread at most every
+            ``reinforce_interval`` seconds; :meth:`flush` / :meth:`aflush` write now),
+            ``"inline"`` (one batched write before returning) or ``"off"``.
+            Concurrent recalls in different processes may under-count
+            ``access_count`` (last writer wins).
+        reinforce_interval: Seconds between background statistics writes.
         search_scope: ``"auto"``: when every kind's namespace has the same parent
             (the default layout), ONE search per query over that parent serves all
             kinds; ``"per_kind"``: one search per query and kind.
@@ -240,6 +250,7 @@ class RecallNode(RunnableLambda):
         per_query: int = 8,
         reinforce: Literal["background", "inline", "off"] = "background",
         search_scope: Literal["auto", "per_kind"] = "auto",
+        reinforce_interval: float = 1.0,
         stats_namespace: Sequence[str] = STATS_NAMESPACE,
         output: Literal["messages", "llm_input_messages", "key"] = "messages",
         output_key: str = "memory_context",
@@ -271,8 +282,7 @@ class RecallNode(RunnableLambda):
         self.shared_parent = (
             next(iter(parents)) if search_scope == "auto" and len(parents) == 1 and next(iter(parents)) else None
         )
-        self._pool: Any = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._buffer = StatsBuffer(interval=reinforce_interval, half_life=strength_half_life)
         self.output, self.output_key, self.messages_key = output, output_key, messages_key
         self.store = store
         super().__init__(self._node, afunc=self._anode, name="recall")
@@ -397,38 +407,19 @@ class RecallNode(RunnableLambda):
         now = utcnow()
         result = self._finish(found, stats, rules, queries, now)
         if self.reinforce != "off" and result.memories:
-            writes = stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life)
             if self.reinforce == "inline":
-                store.batch(writes)
+                store.batch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
             else:
-                self._background_pool().submit(self._write_quietly, store, writes)
+                self._buffer.add(store, stats_ns, result.memories, now)
         return result
 
-    def _background_pool(self) -> Any:
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="langmem-ext-reinforce")
-        return self._pool
-
-    @staticmethod
-    def _write_quietly(store: BaseStore, writes: list[Any]) -> None:
-        try:
-            store.batch(writes)
-        except Exception:
-            logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=True)
-
     def flush(self) -> None:
-        """Wait for background reinforcement writes submitted by :meth:`recall`."""
-        if self._pool is not None:
-            self._pool.submit(lambda: None).result()
+        """Write the pending background reinforcement now."""
+        self._buffer.flush()
 
     async def aflush(self) -> None:
-        """Wait for background reinforcement writes submitted by :meth:`arecall` (and :meth:`recall`)."""
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if self._pool is not None:
-            await asyncio.wrap_future(self._pool.submit(lambda: None))
+        """Async :meth:`flush`."""
+        await asyncio.to_thread(self._buffer.flush)
 
     async def arecall(self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None,
                       store: BaseStore | None = None) -> RecallResult:
@@ -445,21 +436,11 @@ class RecallNode(RunnableLambda):
         now = utcnow()
         result = self._finish(found, stats, rules, queries, now)
         if self.reinforce != "off" and result.memories:
-            writes = stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life)
             if self.reinforce == "inline":
-                await store.abatch(writes)
+                await store.abatch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
             else:
-                task = asyncio.get_running_loop().create_task(self._awrite_quietly(store, writes))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._buffer.add(store, stats_ns, result.memories, now)
         return result
-
-    @staticmethod
-    async def _awrite_quietly(store: BaseStore, writes: list[Any]) -> None:
-        try:
-            await store.abatch(writes)
-        except Exception:
-            logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=True)
 
     def _node(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         messages = self._messages(state)

@@ -176,3 +176,16 @@ def test_meaning_with_minilm():
     result = RecallNode(store=store, include_rules=False, quotas={"semantic": 1}).recall(
         [HumanMessage("Which city is my home?")], config=CONFIG)
     assert [m.content for m in result.memories] == ["The user resides in Lisbon, Portugal"]
+
+
+def test_background_reinforcement_is_coalesced(store):
+    _seed(store)
+    weak = SemanticMemory(content="User's dog Bruno loves tennis balls", strength=0.2)
+    put_memories(store, SEM, [weak])
+    node = RecallNode(store=store, reinforce_interval=60)  # only flush() writes in this test
+    for _ in range(3):
+        assert weak.id in {m.id for m in node.recall([HumanMessage("my dog Bruno")], config=CONFIG).memories}
+    assert store.get(("memories", "u1", "access"), weak.id) is None  # nothing written yet
+    node.flush()
+    stats = store.get(("memories", "u1", "access"), weak.id).value
+    assert stats["access_count"] == 3 and abs(stats["strength"] - 0.9) < 0.01  # 0.2 -> 0.6 -> 0.8 -> 0.9
