@@ -165,10 +165,14 @@ def measure(url: str) -> dict[str, Any]:
             {n: (lambda s=s: list(s.list(conf))) for n, s in savers.items()}, rounds=15, warmup=2
         )
         turns: dict[str, list[dict[str, float]]] = {n: [] for n in savers}
-        for t in range(3):  # three threads, each 50 -> 110 messages
+        for t in range(5):  # five threads, each 50 -> 110 messages
             fns = {n: _turn_fn(s, f"turns-{t}") for n, s in savers.items()}
             for n, stats in _interleaved(fns, rounds=30).items():
                 turns[n].append(stats)
+        names = list(savers)
+        out["turn_ratios"] = sorted(  # ours / InMemorySaver, thread by thread
+            ours["p50"] / mem["p50"] for ours, mem in zip(turns[names[0]], turns[names[2]])
+        )
         out["turn"] = {
             n: {k: statistics.median(x[k] for x in runs) for k in ("p50", "p95")}
             for n, runs in turns.items()
@@ -186,6 +190,7 @@ def main() -> None:
         results = measure(url)
         line = machine_line(url)
     returns = results.pop("returns")
+    ratios = results.pop("turn_ratios")
     ours, peer, memory = ({op: results[op][n] for op in results} for n in SAVERS)
     checks = {
         "put": ("<= 1/5 of peer", ours["put"]["p50"] <= peer["put"]["p50"] / 5),
@@ -230,6 +235,11 @@ def main() -> None:
             ],
             rows,
         )
+        + "\n\nGraph turn, ours / InMemorySaver per thread (p50 of 30 turns each): "
+        + ", ".join(f"{r:.2f}x" for r in ratios)
+        + ". A turn makes 6 round trips (1 get_tuple, 3 put, 2 put_writes: the minimum "
+        "LangGraph's calls allow); InMemorySaver makes none, so this ratio rises with the "
+        "machine's load (each round trip waits for redis-server to be scheduled)."
         + "\n\nWhat `list` hands back as a message: "
         + ", ".join(f"{n}: `{kind}`" for n, kind in returns.items())
         + ". A saver that returns plain dicts skips rebuilding the message objects, which is "
