@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import itertools
 import os
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -195,66 +196,83 @@ def load(store: Any, items: list[tuple[tuple[str, ...], Any]]) -> float:
     return len(items) / (time.perf_counter() - t0)
 
 
+def _pcts(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
+    return {"p50": statistics.median(samples), "p95": samples[int(0.95 * (len(samples) - 1))]}
+
+
 def bench_recall(url: str, n: int, repeat: int) -> tuple[list[list[Any]], dict[str, float]]:
+    """Both stores loaded side by side on one server; the variants are timed in interleaved
+    rounds so that the (shared, noisy) machine's load falls on all of them alike."""
     client = redis.Redis.from_url(url)
     embed = CachedEmbeddings()
     index = {"dims": DIMS, "embed": embed, "fields": ["content"]}
     items, queries = seed_items(n)
     embed(queries)  # embedding excluded from every timing below
-    rows: list[list[Any]] = []
     rates: dict[str, float] = {}
-
-    def rotate(fn: Any) -> Any:
-        it = itertools.cycle(queries)
-        return lambda: fn(next(it))
-
     client.flushall()
     ours = RedisStore(connect(url), index=index)  # type: ignore[arg-type]
     ours.setup()
     rates["ours"] = load(ours, items)
+
+    from langgraph.store.redis import RedisStore as PeerStore
+    from langmem import create_search_memory_tool
+
+    earlier = [HumanMessage(f"Earlier I said something about {t} and my week.") for t in ("running", "books")]
+
+    def convo(q: str, turns: int) -> list[BaseMessage]:
+        return [HumanMessage(q)] if turns == 1 else [*earlier[: turns - 1], HumanMessage(q)]
+
+    variants: list[tuple[str, Any, Any]] = []  # (label, call(q), info)
+    nodes = []
     for label, reinforce, turns in [
         ("`RecallNode`, 1 message, reinforcement coalesced in background (default)", "background", 1),
         ("`RecallNode`, 1 message, reinforcement inline", "inline", 1),
         ("`RecallNode`, 1 message, no reinforcement", "off", 1),
-        ("`RecallNode`, 3 user messages (3 queries), background", "background", 3),
+        ("`RecallNode`, 3 messages (3 queries), coalesced reinforcement", "background", 3),
     ]:
         node = RecallNode(store=ours, reinforce=reinforce)
-
-        def convo(q: str, turns: int = turns) -> list[BaseMessage]:
-            if turns == 1:
-                return [HumanMessage(q)]
-            earlier = [HumanMessage(f"Earlier I said something about {t} and my week.") for t in ("running", "books")]
-            embed([m.content for m in earlier])
-            return [*earlier[: turns - 1], HumanMessage(q)]
-
-        for q in queries:  # embed every query text before timing
-            embed(node.queries(convo(q)))
-        got = node.recall(convo(queries[0]), config=CONFIG)
-        t = timeit(rotate(lambda q: node.recall(convo(q), config=CONFIG)), repeat=repeat, warmup=10)
-        node.flush()
-        rows.append([f"ours: {label}", f"{t['p50']:.2f}", f"{t['p95']:.2f}", len(got.memories), len(got.rules)])
-        print(rows[-1], flush=True)
-    t = timeit(rotate(lambda q: ours.search(("memories", USER), query=q, limit=16)), repeat=repeat, warmup=10)
-    rows.append(["ours: one `RedisStore.search(query, limit=16)` alone (the floor of one query)", f"{t['p50']:.2f}", f"{t['p95']:.2f}", 8, "-"])
-
-    client.flushall()
-    from langgraph.store.redis import RedisStore as PeerStore
-    from langmem import create_search_memory_tool
-
+        nodes.append(node)
+        for q in queries:
+            embed(node.queries(convo(q, turns)))
+        got = node.recall(convo(queries[0], turns), config=CONFIG)
+        variants.append((f"ours: {label}", (lambda q, node=node, turns=turns: node.recall(convo(q, turns), config=CONFIG)),
+                         (len(got.memories), len(got.rules))))
+    variants.append(("ours: one `RedisStore.search(query, limit=16)` alone (the floor of one query)",
+                     lambda q: ours.search(("memories", USER), query=q, limit=16), (16, "-")))
     with PeerStore.from_conn_string(url, index=index) as peer:  # type: ignore[arg-type]
         peer.setup()
         rates["peer"] = load(peer, items)
         tool = create_search_memory_tool(namespace=("memories", "{user_id}"), store=peer)
-        t = timeit(rotate(lambda q: tool.invoke({"query": q, "limit": 9}, CONFIG)), repeat=max(repeat // 4, 20), warmup=5)
-        rows.append(["peer: langmem `create_search_memory_tool` on langgraph-checkpoint-redis `RedisStore`",
-                     f"{t['p50']:.2f}", f"{t['p95']:.2f}", 9, "-"])
+        variants.append(("peer: langmem `create_search_memory_tool` on langgraph-checkpoint-redis `RedisStore` "
+                         "(one search only)", lambda q: tool.invoke({"query": q, "limit": 9}, CONFIG), (9, "-")))
+        samples: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+        it = itertools.cycle(queries)
+        for _, call, _ in variants:  # warm-up
+            for _ in range(5):
+                call(next(it))
+        rounds = max(repeat // 10, 5)
+        for _ in range(rounds):
+            for label, call, _ in variants:
+                for _ in range(10):
+                    q = next(it)
+                    t0 = time.perf_counter()
+                    call(q)
+                    samples[label].append((time.perf_counter() - t0) * 1000)
+        for node in nodes:
+            node.flush()
+    rows: list[list[Any]] = []
+    for label, _, (n_mem, n_rules) in variants:
+        t = _pcts(samples[label])
+        rows.append([label, f"{t['p50']:.2f}", f"{t['p95']:.2f}", n_mem, n_rules])
         print(rows[-1], flush=True)
     client.flushall()
 
     mem = InMemoryStore(index=index)  # type: ignore[arg-type]
     load(mem, items)
     node = RecallNode(store=mem)
-    t = timeit(rotate(lambda q: node.recall([HumanMessage(q)], config=CONFIG)), repeat=10, warmup=2)
+    it = itertools.cycle(queries)
+    t = timeit(lambda: node.recall([HumanMessage(next(it))], config=CONFIG), repeat=10, warmup=2)
     rows.append(["reference: `RecallNode` on InMemoryStore (brute force)", f"{t['p50']:.2f}", f"{t['p95']:.2f}", "", ""])
     client.close()
     return rows, rates
@@ -297,7 +315,9 @@ def main() -> None:
             "(cached); rotating queries; latency in ms. Ours is `RecallNode.recall` on our `RedisStore`: one vector search "
             "per query over the user's namespace (all kinds), the rules listing, the access statistics, ranking, "
             "rendering within the token budget, and the reinforcement write (coalesced and written by a background thread at most once a second by default, inline "
-            "when stated). The peer row does only a search: no ranking, no rules, no statistics.",
+            "when stated). The peer row does only a search: no ranking, no rules, no statistics. Both stores hold the "
+            "same items on the same server, and all rows are timed in interleaved rounds of 10 calls, so the shared "
+            "machine's load falls on all of them alike.",
             "",
             table(["recall", "p50 ms", "p95 ms", "memories", "rules"], recall_rows),
             "",
