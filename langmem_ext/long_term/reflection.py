@@ -53,7 +53,7 @@ from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespa
 from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations, message_text, sentences
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
 from langmem_ext.long_term.render import escape_text, memory_line
-from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, utcnow
+from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, memory_text, utcnow
 from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes
 
 __all__ = [
@@ -168,6 +168,12 @@ def _state_messages(state: Any, key: str) -> list[BaseMessage]:
     if messages is None:
         raise ValueError(f"ReflectionNode found no {key!r} in the graph state; set messages_key= to the state key holding messages.")
     return list(messages)
+
+
+def _same_words(a: str, b: str) -> bool:
+    """Near-duplicate texts: word sets overlapping by 80 % or more (Jaccard)."""
+    wa, wb = set(re.findall(r"[a-z0-9']+", a.lower())), set(re.findall(r"[a-z0-9']+", b.lower()))
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= 0.8
 
 
 def _grounded(source: str, human_text: str) -> bool:
@@ -338,7 +344,21 @@ class ReflectionNode(RunnableLambda):
                     logger.warning("Dropping procedural %s not grounded in the user's own words: %r", op.get("action"), source)
                     continue
             kept.append(op)
-        return plan_changes(kept, known=known, namespaces=namespaces, allowed_kinds=allowed)
+        changes = plan_changes(kept, known=known, namespaces=namespaces, allowed_kinds=allowed)
+        closing = {key for _, key, _ in changes.updates} | {key for _, key in changes.deletes}
+        unique = []
+        for ns, memory in changes.inserts:
+            text = memory_text(memory)
+            twin = next((m for key, (_, m) in known.items() if key not in closing and m.kind == memory.kind
+                         and getattr(m, "valid_to", None) is None and _same_words(text, memory_text(m))), None)
+            if twin is not None:
+                logger.info("Dropping insert %r: near-duplicate of memory %s.", text, twin.id)
+                continue
+            if any(_same_words(text, memory_text(m)) for _, m in unique):
+                continue
+            unique.append((ns, memory))
+        changes.inserts = unique
+        return changes
 
     def _cursor_put(self, config: RunnableConfig | None, cursor: Any, new: Sequence[BaseMessage]) -> PutOp:
         seen = list((cursor.value.get("seen") if cursor is not None else None) or [])

@@ -210,3 +210,15 @@ def test_custom_kind_is_reflected(store):
     node.reflect([HumanMessage("My sister Ana visits tomorrow", id="1")], config=CONFIG)
     [item] = store.search(("memories", "u1", "contact_reflect"))
     assert item.value["content"] == "name: Ana; relation: sister"
+
+
+def test_near_duplicate_inserts_are_suppressed(store):
+    tea = SemanticMemory(content="User likes green tea")
+    put_memories(store, SEM, [tea])
+    model = ScriptedChatModel(responses=[ops(
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User likes green tea."}},
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User plays the violin"}},
+        {"action": "insert", "kind": "semantic", "memory": {"content": "user plays the violin"}},
+    )])
+    ReflectionNode(model, store=store).reflect([HumanMessage("I like green tea and I play the violin", id="1")], config=CONFIG)
+    assert sorted(m.content for m in _all(store, SEM)) == ["User likes green tea", "User plays the violin"]
