@@ -29,9 +29,14 @@ from langgraph.config import get_store
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
-from langmem_ext.long_term import ReflectionNode
-from langmem_ext.long_term.procedural import aload_rules, load_rules, render_rules
-from langmem_ext.long_term.tools import create_manage_memory_tool, create_search_memory_tool
+from langmem_ext.long_term import (
+    ReflectionNode,
+    aload_rules,
+    create_manage_memory_tool,
+    create_search_memory_tool,
+    load_rules,
+    render_rules,
+)
 from langmem_ext.short_term import ShortTermState, TrimNode
 
 try:

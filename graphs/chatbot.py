@@ -29,8 +29,7 @@ from typing import Any
 from langchain_core.messages import AnyMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from langmem_ext.long_term import ReflectionNode
-from langmem_ext.long_term.recall import MEMORY_BLOCK_ID, RecallNode
+from langmem_ext.long_term import MEMORY_BLOCK_ID, RecallNode, ReflectionNode
 from langmem_ext.short_term import (
     ImportanceFilterNode,
     MessageTokenCounter,
@@ -39,9 +38,9 @@ from langmem_ext.short_term import (
     TrimNode,
 )
 
-try:  # package import (examples, tests, the demo) or file import (langgraph dev)
+try:  # as the package `graphs` (tests, the demo, langgraph dev: the project root is on sys.path)
     from graphs.common import models
-except ImportError:  # pragma: no cover - langgraph dev adds the project root to sys.path
+except ImportError:  # pragma: no cover - run as a script: python graphs/chatbot.py
     from common import models  # type: ignore[no-redef]
 
 __all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "await_reflection", "recalled_block", "wait_for_reflection"]

@@ -12,8 +12,7 @@ from typing import Any
 
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from langmem_ext.long_term import ReflectionNode
-from langmem_ext.long_term.recall import RecallNode
+from langmem_ext.long_term import RecallNode, ReflectionNode
 
 try:
     from graphs.common import models
