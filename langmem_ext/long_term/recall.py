@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ from langmem_ext.long_term.procedural import render_rules
 from langmem_ext.long_term.reflection import build_queries
 from langmem_ext.long_term.render import memory_line
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, utcnow
+from langmem_ext.long_term.writer import namespace_generation
 
 __all__ = [
     "MEMORY_BLOCK_ID",
@@ -220,6 +222,10 @@ class RecallNode(RunnableLambda):
             Concurrent recalls in different processes may under-count
             ``access_count`` (last writer wins).
         reinforce_interval: Seconds between background statistics writes.
+        rules_ttl: Seconds the user's rules are cached by this node (saves a round
+            trip per recall). Writes through this package in this process
+            invalidate the cache at once; writes by other processes show within
+            ``rules_ttl``. 0 disables the cache.
         search_scope: ``"auto"``: when every kind's namespace has the same parent
             (the default layout), ONE search per query over that parent serves all
             kinds; ``"per_kind"``: one search per query and kind.
@@ -251,6 +257,7 @@ class RecallNode(RunnableLambda):
         reinforce: Literal["background", "inline", "off"] = "background",
         search_scope: Literal["auto", "per_kind"] = "auto",
         reinforce_interval: float = 1.0,
+        rules_ttl: float = 5.0,
         stats_namespace: Sequence[str] = STATS_NAMESPACE,
         output: Literal["messages", "llm_input_messages", "key"] = "messages",
         output_key: str = "memory_context",
@@ -283,6 +290,8 @@ class RecallNode(RunnableLambda):
             next(iter(parents)) if search_scope == "auto" and len(parents) == 1 and next(iter(parents)) else None
         )
         self._buffer = StatsBuffer(interval=reinforce_interval, half_life=strength_half_life)
+        self.rules_ttl = rules_ttl
+        self._rules_cache: dict[tuple[int, tuple[str, ...]], tuple[int, float, list[ProceduralMemory]]] = {}
         self.output, self.output_key, self.messages_key = output, output_key, messages_key
         self.store = store
         super().__init__(self._node, afunc=self._anode, name="recall")
@@ -306,13 +315,31 @@ class RecallNode(RunnableLambda):
                 out.append(q)
         return out
 
-    def _search_ops(self, queries: Sequence[str], namespaces: Mapping[str, tuple[str, ...]]) -> list[SearchOp]:
+    def _cached_rules(self, store: BaseStore, namespaces: Mapping[str, tuple[str, ...]]) -> list[ProceduralMemory] | None:
+        if not (self.include_rules and self.max_rules) or self.rules_ttl <= 0:
+            return None
+        ns = namespaces["procedural"]
+        hit = self._rules_cache.get((id(store), ns))
+        if hit is None or hit[0] != namespace_generation(store, ns) or time.monotonic() - hit[1] > self.rules_ttl:
+            return None
+        return hit[2]
+
+    def _remember_rules(self, store: BaseStore, namespaces: Mapping[str, tuple[str, ...]], generation: int,
+                        rules: list[ProceduralMemory]) -> None:
+        if self.include_rules and self.max_rules and self.rules_ttl > 0:
+            ns = namespaces["procedural"]
+            if len(self._rules_cache) > 1000:
+                self._rules_cache.clear()
+            self._rules_cache[(id(store), ns)] = (generation, time.monotonic(), rules)
+
+    def _search_ops(self, queries: Sequence[str], namespaces: Mapping[str, tuple[str, ...]],
+                    with_rules: bool = True) -> list[SearchOp]:
         if self.shared_parent is not None:
             parent = namespaces[self.kinds[0]][:-1]
             ops = [SearchOp(parent, query=q, limit=self.per_query * len(self.kinds)) for q in queries]
         else:
             ops = [SearchOp(namespaces[k], query=q, limit=self.per_query) for k in self.kinds for q in queries]
-        if self.include_rules and self.max_rules:
+        if with_rules and self.include_rules and self.max_rules:
             ops.append(SearchOp(namespaces["procedural"], limit=max(self.max_rules * 3, 20)))
         return ops
 
@@ -398,10 +425,16 @@ class RecallNode(RunnableLambda):
         store = self._resolve_store(store)
         namespaces = {k: resolve_namespace(t, config) for k, t in self.templates.items()}
         queries = self.queries(messages)
-        ops = self._search_ops(queries, namespaces)
-        n_search = len(ops) - (1 if self.include_rules and self.max_rules else 0)
+        cached = self._cached_rules(store, namespaces)
+        generation = namespace_generation(store, namespaces["procedural"]) if "procedural" in namespaces else 0
+        ops = self._search_ops(queries, namespaces, with_rules=cached is None)
+        n_search = len(ops) - (1 if cached is None and self.include_rules and self.max_rules else 0)
         results = store.batch(ops) if ops else []
         found, rules = self._candidates(results, n_search, namespaces)
+        if cached is None:
+            self._remember_rules(store, namespaces, generation, rules)
+        else:
+            rules = cached
         stats_ns = resolve_namespace(self.stats_namespace, config)
         stats = store.batch([GetOp(stats_ns, key, refresh_ttl=False) for key in found]) if found else []
         now = utcnow()
@@ -427,10 +460,16 @@ class RecallNode(RunnableLambda):
         store = self._resolve_store(store)
         namespaces = {k: resolve_namespace(t, config) for k, t in self.templates.items()}
         queries = self.queries(messages)
-        ops = self._search_ops(queries, namespaces)
-        n_search = len(ops) - (1 if self.include_rules and self.max_rules else 0)
+        cached = self._cached_rules(store, namespaces)
+        generation = namespace_generation(store, namespaces["procedural"]) if "procedural" in namespaces else 0
+        ops = self._search_ops(queries, namespaces, with_rules=cached is None)
+        n_search = len(ops) - (1 if cached is None and self.include_rules and self.max_rules else 0)
         results = await store.abatch(ops) if ops else []
         found, rules = self._candidates(results, n_search, namespaces)
+        if cached is None:
+            self._remember_rules(store, namespaces, generation, rules)
+        else:
+            rules = cached
         stats_ns = resolve_namespace(self.stats_namespace, config)
         stats = await store.abatch([GetOp(stats_ns, key, refresh_ttl=False) for key in found]) if found else []
         now = utcnow()

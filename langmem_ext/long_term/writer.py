@@ -56,6 +56,7 @@ __all__ = [
     "ConcurrentUpdateError",
     "check_namespace",
     "supports_cas",
+    "namespace_generation",
 ]
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,21 @@ def supports_cas(store: BaseStore) -> bool:
 _sync_locks: "weakref.WeakKeyDictionary[BaseStore, threading.Lock]" = weakref.WeakKeyDictionary()
 _async_locks: "weakref.WeakKeyDictionary[BaseStore, dict[int, asyncio.Lock]]" = weakref.WeakKeyDictionary()
 _registry_lock = threading.Lock()
+
+
+_generations: dict[tuple[int, tuple[str, ...]], int] = {}
+
+
+def _bump(store: BaseStore, namespaces: Any) -> None:
+    with _registry_lock:
+        for ns in {tuple(n) for n in namespaces}:
+            _generations[(id(store), ns)] = _generations.get((id(store), ns), 0) + 1
+
+
+def namespace_generation(store: BaseStore, namespace: Sequence[str]) -> int:
+    """How many writes this process made through this module to ``namespace`` of ``store``
+    (lets readers cache what they read, e.g. RecallNode's rules)."""
+    return _generations.get((id(store), tuple(namespace)), 0)
 
 
 def _sync_lock(store: BaseStore) -> threading.Lock:
@@ -174,6 +190,7 @@ def put_memories(
     ops = _put_ops(namespace, memories, index)
     if ops:
         store.batch(ops)
+        _bump(store, [namespace])
     return [op.key for op in ops]
 
 
@@ -188,6 +205,7 @@ async def aput_memories(
     ops = _put_ops(namespace, memories, index)
     if ops:
         await store.abatch(ops)
+        _bump(store, [namespace])
     return [op.key for op in ops]
 
 
@@ -269,6 +287,7 @@ def apply_changes(
         finally:
             if lock is not None:
                 lock.release()
+    _bump(store, [ns for ns, _ in changes.inserts] + [ns for ns, _ in changes.deletes] + [ns for ns, _, _ in changes.updates])
     applied.inserted = [m.id for _, m in changes.inserts]
     applied.memories.update({m.id: m for _, m in changes.inserts})
     applied.deleted = [key for _, key in changes.deletes]
@@ -338,6 +357,7 @@ async def aapply_changes(
         ops = _locked_ops(changes, items, applied, index)
         if ops:
             await store.abatch(ops)
+    _bump(store, [ns for ns, _ in changes.inserts] + [ns for ns, _ in changes.deletes] + [ns for ns, _, _ in changes.updates])
     applied.inserted = [m.id for _, m in changes.inserts]
     applied.memories.update({m.id: m for _, m in changes.inserts})
     applied.deleted = [key for _, key in changes.deletes]

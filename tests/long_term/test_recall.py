@@ -189,3 +189,15 @@ def test_background_reinforcement_is_coalesced(store):
     node.flush()
     stats = store.get(("memories", "u1", "access"), weak.id).value
     assert stats["access_count"] == 3 and abs(stats["strength"] - 0.9) < 0.01  # 0.2 -> 0.6 -> 0.8 -> 0.9
+
+
+def test_rules_cache_invalidated_by_local_writes(store):
+    _seed(store)
+    node = RecallNode(store=store, rules_ttl=600)
+    assert [r.rule for r in node.recall([HumanMessage("hi there")], config=CONFIG).rules] == ["Answer in French"]
+    store.put(PROC, "raw", {"kind": "procedural", "rule": "Written behind our back", "content": "x"})
+    assert len(node.recall([HumanMessage("hi there")], config=CONFIG).rules) == 1  # cached (other writers: within ttl)
+    put_memories(store, PROC, [ProceduralMemory(rule="Use metric units", source="use metric units")])
+    assert len(node.recall([HumanMessage("hi there")], config=CONFIG).rules) == 3  # our own write invalidates
+    fresh = RecallNode(store=store, rules_ttl=0)
+    assert len(fresh.recall([HumanMessage("hi there")], config=CONFIG).rules) == 3
