@@ -141,8 +141,11 @@ def load_chat_model(name: str, *, env: Mapping[str, str] | None = None) -> BaseC
         return ChatOpenAI(model=name, base_url=base_url, api_key=key)  # type: ignore[arg-type]
     from langchain.chat_models import init_chat_model
 
+    options: dict[str, Any] = {}
+    if name.split(":", 1)[0].strip().lower() == "openai" and env.get("OPENAI_BASE_URL"):
+        options = {"base_url": env["OPENAI_BASE_URL"], "api_key": env.get("OPENAI_API_KEY") or "not-needed"}
     try:
-        return init_chat_model(name)
+        return init_chat_model(name, **options)
     except ImportError as exc:
         raise ValueError(
             f"Cannot load model {name!r}: {exc}. Install the provider's LangChain package "

@@ -201,6 +201,22 @@ def test_demo_runs_offline_and_remembers_across_threads(redis_url: str) -> None:
     assert "summary" in out and "recalled" in out and "stored +" in out
 
 
+def test_demo_plays_another_conversation_and_rejects_a_bad_one(redis_url: str, tmp_path) -> None:
+    mine = tmp_path / "conv.json"
+    mine.write_text(json.dumps({
+        "user_id": "tomas",
+        "sessions": [{"thread": "s1", "turns": ["I keep bees on my roof.", "My bees make lavender honey."]}],
+        "probes": [{"question": "What do my bees make?", "expect": ["honey"]}],
+    }))  # fmt: skip
+    env = {"REDIS_URL": redis_url, "LANGMEM_EXT_OFFLINE": "1"}
+    result = _cli("demo", "--conversation", str(mine), "--quiet", env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "cross-thread recall: 1/1" in result.stdout and "turns played: 2" in result.stdout
+    (tmp_path / "bad.json").write_text(json.dumps({"user_id": "x", "sessions": [{"thread": "t"}]}))
+    bad = _cli("demo", "--conversation", str(tmp_path / "bad.json"), env=env)
+    assert bad.returncode == 2 and "'turns'" in bad.stdout
+
+
 def test_interactive_demo_chats_after_the_script(redis_url: str) -> None:
     result = _cli(
         "demo", "--sessions", "1", "--interactive", "--quiet",

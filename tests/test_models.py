@@ -165,3 +165,8 @@ def test_responder_fills_nested_memory_arguments_of_the_manage_tool() -> None:
     assert call["args"] == {"action": "create", "memory": {"content": "The user works at the aquarium."}}
     tools[0].invoke(call["args"], {"configurable": {"user_id": "u"}})
     assert [i.value["content"] for i in store.search(("memories", "u"))] == ["The user works at the aquarium."]
+
+
+def test_openai_prefixed_name_on_a_local_endpoint_needs_no_key() -> None:
+    model = load_chat_model("openai:qwen2.5", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert model.model_name == "qwen2.5" and str(model.openai_api_base).startswith("http://127.0.0.1:9")

@@ -34,11 +34,20 @@ def load_conversation(path: str | Path | None = None) -> dict[str, Any]:
     """
     if path is None:
         text = resources.files("langmem_ext.data").joinpath("demo_conversation.json").read_text()
+    elif not Path(path).exists():
+        raise CliError(f"{path} does not exist; pass a conversation file in the demo's format.")
     else:
         text = Path(path).read_text()
-    data = json.loads(text)
-    if not data.get("sessions") or not data.get("user_id"):
-        raise CliError(f"{path or 'demo_conversation.json'} needs 'user_id' and 'sessions'.")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} is not JSON ({exc.msg} at line {exc.lineno}).") from exc
+    sessions = data.get("sessions") if isinstance(data, dict) else None
+    if not sessions or not data.get("user_id") or not all(s.get("thread") and s.get("turns") for s in sessions):
+        raise CliError(
+            f"{path or 'demo_conversation.json'} needs 'user_id' and 'sessions', each with a 'thread' "
+            "and a list of 'turns' (see langmem_ext/data/demo_conversation.json)."
+        )
     return data
 
 
