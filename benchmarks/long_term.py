@@ -313,7 +313,8 @@ def main() -> None:
             "",
             "One user; 70 % semantic, 30 % episodic, plus 10 procedural rules; 384-dim vectors, embedding excluded "
             "(cached); rotating queries; latency in ms. Ours is `RecallNode.recall` on our `RedisStore`: one vector search "
-            "per query over the user's namespace (all kinds), the rules listing, the access statistics, ranking, "
+            "per query over the user's namespace (all kinds), the rules listing (cached by the node for up to 5 s, "
+            "invalidated by this process's writes), the access statistics, ranking, "
             "rendering within the token budget, and the reinforcement write (coalesced and written by a background thread at most once a second by default, inline "
             "when stated). The peer row does only a search: no ranking, no rules, no statistics. Both stores hold the "
             "same items on the same server, and all rows are timed in interleaved rounds of 10 calls, so the shared "
