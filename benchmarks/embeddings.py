@@ -133,9 +133,11 @@ def main() -> None:
         "",
         table(["workload (texts/s)", "num_threads=1 (default)", f"num_threads=None (BLAS default, {os.cpu_count()})"], rows),
         "",
-        "Target: load < 1 s, >= 200 short sentences/s on 2 cores. On an idle moment of this machine "
-        "a 512-sentence batch ran at ~370 sentences/s with two BLAS threads; under contention one "
-        "thread beats two by far (OpenBLAS threads spin for cores they do not get), hence the default. Reference (FIELD-NOTES, not measured in "
+        "Target: load < 1 s, >= 200 short sentences/s on 2 cores. The throughput rows depend on what "
+        "else runs on the machine: on an idle moment a 512-sentence batch ran at ~370 sentences/s with "
+        "two BLAS threads, and in busy moments two threads fell to 4-50 texts/s where one thread kept "
+        "35-180 (OpenBLAS threads spin for cores they do not get); one thread is the default because "
+        "it never collapses, `num_threads=None` takes both cores when they are free. Reference (FIELD-NOTES, not measured in "
         "this run): sentence-transformers on torch loads in ~5 s and embeds ~480 sentences/s on the "
         "same 2 cores, at the cost of a ~1.5 GB torch install.",
         *notes,
