@@ -144,7 +144,6 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
                     raise reply
             version += 1
             yield Pipe([("HSET", self._meta, "version", str(version))])
-        yield Pipe([("SCRIPT", "LOAD", WRITE_LUA), ("SCRIPT", "LOAD", TOUCH_LUA)])
         attrs = parse_attributes((yield Pipe([("FT.INFO", self._idx)]))[0])
         if self.index_config:
             vec = attrs.get("vec")

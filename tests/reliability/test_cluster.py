@@ -72,13 +72,6 @@ def test_checkpointer_on_a_cluster_keeps_each_thread_in_one_slot(cluster: LocalC
     client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=redis.exceptions.RedisClusterException,
-    reason="BUG (store/base.py:142 _setup_gen): SCRIPT LOAD is sent in a pipeline, which "
-    "RedisCluster cannot route ('Too many targets for command'); RedisStore cannot even be "
-    "set up on a cluster client, so its key-value part (one hash tag per item) is unusable there.",
-)
 def test_store_key_value_part_on_a_cluster(cluster: LocalCluster) -> None:
     client = cluster.client()
     store = RedisStore(client)
