@@ -26,6 +26,7 @@ from __future__ import annotations
 from langmem_ext.checkpoint._types import (
     CheckpointConfigError,
     CheckpointSerializationError,
+    CheckpointTooLargeError,
     PruneStrategy,
     TTLConfig,
 )
@@ -39,4 +40,5 @@ __all__ = [
     "PruneStrategy",
     "CheckpointConfigError",
     "CheckpointSerializationError",
+    "CheckpointTooLargeError",
 ]

@@ -9,6 +9,7 @@ __all__ = [
     "PruneStrategy",
     "CheckpointConfigError",
     "CheckpointSerializationError",
+    "CheckpointTooLargeError",
     "DEFAULT_KEY_PREFIX",
     "MIN_REDIS_VERSION",
 ]
@@ -34,3 +35,7 @@ class CheckpointConfigError(ValueError):
 
 class CheckpointSerializationError(TypeError):
     """A value the serializer cannot store; nothing was written."""
+
+
+class CheckpointTooLargeError(ValueError):
+    """A message over the saver's ``max_message_bytes`` limit; nothing was written."""

@@ -63,6 +63,7 @@ class AsyncRedisSaver(BaseRedisSaver):
         ttl: optional ``{"default_ttl": minutes, "refresh_on_read": bool}``.
         serde: serializer (``JsonPlusSerializer`` by default).
         key_prefix: prefix of every key.
+        max_message_bytes: refuse messages larger than this (None = no limit).
     """
 
     def __init__(
@@ -72,8 +73,11 @@ class AsyncRedisSaver(BaseRedisSaver):
         ttl: TTLConfig | None = None,
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        max_message_bytes: int | None = None,
     ) -> None:
-        super().__init__(client, ttl=ttl, serde=serde, key_prefix=key_prefix)
+        super().__init__(
+            client, ttl=ttl, serde=serde, key_prefix=key_prefix, max_message_bytes=max_message_bytes
+        )
         try:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -88,6 +92,7 @@ class AsyncRedisSaver(BaseRedisSaver):
         ttl: TTLConfig | None = None,
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        max_message_bytes: int | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         retries: int = 3,
     ) -> AsyncIterator[AsyncRedisSaver]:
@@ -99,7 +104,13 @@ class AsyncRedisSaver(BaseRedisSaver):
         """
         client = aconnect(url, connect_timeout=connect_timeout, retries=retries)
         try:
-            saver = cls(client, ttl=ttl, serde=serde, key_prefix=key_prefix)
+            saver = cls(
+                client,
+                ttl=ttl,
+                serde=serde,
+                key_prefix=key_prefix,
+                max_message_bytes=max_message_bytes,
+            )
             await saver.asetup()
             yield saver
         finally:

@@ -29,12 +29,20 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langmem_ext.checkpoint import _lua
 from langmem_ext.checkpoint._io import Batch, Call, Emit, Op
-from langmem_ext.checkpoint._keys import ThreadKeys, esc, member, split_member, thread_keys
+from langmem_ext.checkpoint._keys import (
+    ThreadKeys,
+    esc,
+    member,
+    split_member,
+    thread_keys,
+)
+from langmem_ext.checkpoint._limits import too_big
 from langmem_ext.checkpoint._maintenance import MaintenanceMixin
 from langmem_ext.checkpoint._types import (
     DEFAULT_KEY_PREFIX,
     CheckpointConfigError,
     CheckpointSerializationError,
+    CheckpointTooLargeError,
     TTLConfig,
 )
 
@@ -83,6 +91,8 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         ttl: optional :class:`TTLConfig`.
         serde: the serializer (LangGraph's ``JsonPlusSerializer`` by default).
         key_prefix: prefix of every key (no braces).
+        max_message_bytes: refuse (before any I/O) a put or write holding a message
+            whose content is larger than this; None (the default) = no limit.
     """
 
     def __init__(
@@ -92,8 +102,19 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         ttl: TTLConfig | None = None,
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        max_message_bytes: int | None = None,
     ) -> None:
         super().__init__(serde=serde)
+        if max_message_bytes is not None and (
+            isinstance(max_message_bytes, bool)
+            or not isinstance(max_message_bytes, int)
+            or max_message_bytes <= 0
+        ):
+            raise CheckpointConfigError(
+                f"max_message_bytes must be a positive int (or None for no limit), "
+                f"got {max_message_bytes!r}."
+            )
+        self.max_message_bytes = max_message_bytes
         if (
             not isinstance(key_prefix, str)
             or not key_prefix
@@ -159,6 +180,18 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
                 "(str, numbers, lists, dicts, messages, pydantic models, dataclasses) in the "
                 "graph state, or pass serde= a serializer that handles this type. Nothing was written."
             ) from exc
+
+    def _check_size(self, value: Any, what: str) -> None:
+        if self.max_message_bytes is None:
+            return
+        if found := too_big(value, limit=self.max_message_bytes):
+            message, size = found
+            raise CheckpointTooLargeError(
+                f"A {type(message).__name__} (id {message.id!r}) in {what} is {size:,} bytes, over "
+                f"this saver's limit of {self.max_message_bytes:,} (max_message_bytes). Split or "
+                "summarise it before it enters the state, or raise the limit: "
+                "RedisSaver(..., max_message_bytes=...). Nothing was written."
+            )
 
     def _registry_cmd(self, thread_id: Any) -> tuple[Any, ...]:
         score = time.time() + self.ttl_seconds if self.ttl_seconds else "+inf"
@@ -240,6 +273,7 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         args: list[Any] = []
         for channel, version in new_versions.items():
             if channel in values:
+                self._check_size(values[channel], f"channel {channel!r}")
                 ctype, data = self._dump(values[channel], f"the value of channel {channel!r}")
                 args += (_blob_field(ns_e, channel, version), ctype.encode() + b"\0" + data)
         refs = "\n".join(_blob_field(ns_e, c, v) for c, v in record["channel_versions"].items())
@@ -284,6 +318,7 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         args: list[Any] = [self.ttl_seconds]
         for idx, (channel, value) in enumerate(writes):
             widx = WRITES_IDX_MAP.get(channel, idx)
+            self._check_size(value, f"the write to channel {channel!r}")
             wtype, data = self._dump(value, f"the write to channel {channel!r}")
             packed = ormsgpack.packb([task_id, channel, wtype, data, task_path, widx])
             args += (f"{prefix}{widx}", packed, "1" if widx < 0 else "0")

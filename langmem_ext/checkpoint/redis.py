@@ -40,6 +40,7 @@ class RedisSaver(BaseRedisSaver):
         ttl: optional ``{"default_ttl": minutes, "refresh_on_read": bool}``.
         serde: serializer (``JsonPlusSerializer`` by default).
         key_prefix: prefix of every key.
+        max_message_bytes: refuse messages larger than this (None = no limit).
     """
 
     def __init__(
@@ -49,8 +50,11 @@ class RedisSaver(BaseRedisSaver):
         ttl: TTLConfig | None = None,
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        max_message_bytes: int | None = None,
     ) -> None:
-        super().__init__(client, ttl=ttl, serde=serde, key_prefix=key_prefix)
+        super().__init__(
+            client, ttl=ttl, serde=serde, key_prefix=key_prefix, max_message_bytes=max_message_bytes
+        )
 
     @classmethod
     @contextmanager
@@ -61,6 +65,7 @@ class RedisSaver(BaseRedisSaver):
         ttl: TTLConfig | None = None,
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
+        max_message_bytes: int | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         retries: int = 3,
     ) -> Iterator[RedisSaver]:
@@ -72,7 +77,13 @@ class RedisSaver(BaseRedisSaver):
         """
         client = connect(url, connect_timeout=connect_timeout, retries=retries)
         try:
-            saver = cls(client, ttl=ttl, serde=serde, key_prefix=key_prefix)
+            saver = cls(
+                client,
+                ttl=ttl,
+                serde=serde,
+                key_prefix=key_prefix,
+                max_message_bytes=max_message_bytes,
+            )
             saver.setup()
             yield saver
         finally:

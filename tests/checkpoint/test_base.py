@@ -13,7 +13,7 @@ from langgraph.checkpoint.base import ERROR, INTERRUPT, CheckpointTuple
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langmem_ext.checkpoint import AsyncRedisSaver, RedisSaver
+from langmem_ext.checkpoint import AsyncRedisSaver, CheckpointConfigError, RedisSaver
 from langmem_ext.checkpoint._keys import thread_keys
 from langmem_ext.checkpoint._maintenance import SCHEMA_VERSION
 from langmem_ext.connection import IncompatibleServerError, aconnect, connect
@@ -287,3 +287,26 @@ async def test_scripts_flushed_from_the_server_are_reloaded_transparently(
         redis_client.script_flush()
         assert (await saver.aget_tuple(stored)).checkpoint["channel_values"] == {"a": round_}
     assert len([t async for t in saver.alist(_cfg("t"))]) == 2
+
+
+async def test_oversized_messages_are_refused_when_a_limit_is_set(
+    make_saver: Any, redis_client: redis.Redis
+) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from langmem_ext.checkpoint import CheckpointTooLargeError
+
+    saver = await make_saver(max_message_bytes=1024)
+    ok = [HumanMessage("é" * 100, id="ok")]
+    stored = await saver.aput(_cfg("t"), _cp({"messages": ok}, {"messages": 1}), {}, {"messages": 1})
+    before = {k: redis_client.dump(k) for k in redis_client.scan_iter()}
+    huge = HumanMessage([{"type": "text", "text": "é" * 600}], id="huge")  # 1,200 + "text"
+    with pytest.raises(CheckpointTooLargeError, match=r"id .huge.*1,204 bytes.*limit of 1,024"):
+        await saver.aput(stored, _cp({"messages": ok + [huge]}, {"messages": 2}), {}, {"messages": 2})
+    with pytest.raises(CheckpointTooLargeError, match="max_message_bytes"):
+        await saver.aput_writes(stored, [("messages", "fine"), ("messages", {"m": [huge]})], "task")
+    assert {k: redis_client.dump(k) for k in redis_client.scan_iter()} == before
+    unlimited = await make_saver()
+    await unlimited.aput(stored, _cp({"messages": [huge]}, {"messages": 2}), {}, {"messages": 2})
+    with pytest.raises(CheckpointConfigError, match="positive int"):
+        await make_saver(max_message_bytes=0)
