@@ -304,19 +304,33 @@ def _prefix(prefix: Sequence[str]) -> tuple[str, ...]:
     return ns
 
 
+def _under(prefix: tuple[str, ...], namespaces: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The listed namespaces that really start with ``prefix``, label for label.
+
+    LangGraph's ``list_namespaces`` treats a ``"*"`` label as a wildcard, so a user
+    whose id is ``"*"`` would otherwise list (and erase) every user.
+
+    Example:
+        >>> _under(("memories", "*"), [("memories", "*", "semantic"), ("memories", "bob", "semantic")])
+        [('memories', '*', 'semantic')]
+    """
+    return [tuple(ns) for ns in namespaces if tuple(ns[: len(prefix)]) == prefix]
+
+
 def forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
     """Erase every item under a user's namespace prefix; returns how many were deleted.
 
     Uses the store's ``delete_namespace_prefix`` when it has one (our
     ``RedisStore``: one server-side sweep); otherwise lists the namespaces and
-    deletes their items in batches.
+    deletes their items in batches. Labels match exactly: a user id of ``"*"``
+    erases only that user, never the others (``"*"`` is not a wildcard here).
     """
     prefix = _prefix(namespace_prefix)
     fast = getattr(store, "delete_namespace_prefix", None)
     if callable(fast):
         return int(fast(prefix))
     count = 0
-    for ns in store.list_namespaces(prefix=prefix, limit=100_000):
+    for ns in _under(prefix, store.list_namespaces(prefix=prefix, limit=100_000)):
         while True:
             page = store.search(ns, limit=_PAGE)
             if not page:
@@ -333,7 +347,7 @@ async def aforget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int
     if callable(fast):
         return int(await fast(prefix))
     count = 0
-    for ns in await store.alist_namespaces(prefix=prefix, limit=100_000):
+    for ns in _under(prefix, await store.alist_namespaces(prefix=prefix, limit=100_000)):
         while True:
             page = await store.asearch(ns, limit=_PAGE)
             if not page:

@@ -25,6 +25,7 @@ __all__ = [
     "resolve_namespace",
     "template_keys",
     "config_values",
+    "unfilled_placeholders",
 ]
 
 DEFAULT_NAMESPACES: dict[str, tuple[str, ...]] = {
@@ -35,6 +36,7 @@ DEFAULT_NAMESPACES: dict[str, tuple[str, ...]] = {
 """Where each memory kind lives by default; ``("memories", "{user_id}")`` is the user's prefix."""
 
 _FORMATTER = string.Formatter()
+_PLACEHOLDERS: set[str] = {"user_id"}  # names seen in templates (DEFAULT_NAMESPACES's, then any parsed)
 
 
 class NamespaceTemplateError(KeyError):
@@ -56,7 +58,29 @@ def template_keys(template: Sequence[str]) -> list[str]:
                     )
                 if field not in keys:
                     keys.append(field)
+    _PLACEHOLDERS.update(keys)
     return keys
+
+
+def unfilled_placeholders(label: str) -> list[str]:
+    """Template placeholders left unfilled in a concrete label, e.g. ``"{user_id}"``.
+
+    Only names used by a namespace template (``user_id`` and any name a template
+    parsed in this process uses) count, so braces inside a real id are not mistaken
+    for a template.
+
+    Example:
+        >>> unfilled_placeholders("{user_id}")
+        ['user_id']
+        >>> unfilled_placeholders("we{ird}|id")
+        []
+    """
+    found = []
+    for part in label.split("{")[1:]:
+        name, close, _ = part.partition("}")
+        if close and name in _PLACEHOLDERS and name not in found:
+            found.append(name)
+    return found
 
 
 def config_values(config: Mapping[str, Any] | None, context: Any = None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
+from langmem_ext.long_term.namespaces import unfilled_placeholders
 from langmem_ext.long_term.operations import Changes, Mutation
 from langmem_ext.long_term.schemas import INDEX_FIELDS, MemoryBase, from_value, to_value
 
@@ -128,7 +129,8 @@ def check_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
 
     Raises:
         ValueError: Empty, non-string or empty-string labels, or a label still
-            holding an unfilled ``{template}`` (resolve templates first with
+            holding an unfilled template placeholder such as ``{user_id}`` (braces
+            inside a real id are fine; resolve templates first with
             ``resolve_namespace``).
     """
     if isinstance(namespace, str):
@@ -139,10 +141,10 @@ def check_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
     for label in ns:
         if not isinstance(label, str) or not label:
             raise ValueError(f"Namespace labels must be non-empty strings; got {label!r} in {ns!r}.")
-        if "{" in label and "}" in label:
+        if unfilled_placeholders(label):
             raise ValueError(
-                f"Namespace {ns!r} still holds a template label {label!r}; "
-                "fill it from the run config with resolve_namespace(template, config)."
+                f"Namespace {ns!r} still holds the template placeholder {{{unfilled_placeholders(label)[0]}}} "
+                f"in {label!r}; fill it from the run config with resolve_namespace(template, config)."
             )
         if "." in label:
             raise ValueError(f"Namespace label {label!r} must not contain '.' (LangGraph stores reject it).")

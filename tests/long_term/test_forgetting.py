@@ -60,6 +60,16 @@ def test_forget_user_generic_store(store):
     assert store.search(("memories", "u1")) == [] and len(store.search(("memories", "u2"))) == 1
 
 
+async def test_aforget_user_star_is_one_user_not_a_wildcard():
+    from langgraph.store.memory import InMemoryStore
+
+    store = InMemoryStore()  # no delete_namespace_prefix: the listing path
+    for user in ("*", "alice"):
+        put_memories(store, ("memories", user, "semantic"), [SemanticMemory(content=f"{user} fact")])
+    assert await aforget_user(store, ("memories", "*")) == 1
+    assert [i.value["content"] for i in store.search(("memories",))] == ["alice fact"]
+
+
 def _keys_mentioning(client, needle: str) -> list[bytes]:
     """Every key whose name or content holds ``needle`` (a full SCAN of the server)."""
     found = []

@@ -53,6 +53,23 @@ def test_bad_namespace_writes_nothing(namespace, match):
     assert store.search(()) == []
 
 
+@pytest.mark.parametrize("user_id", ["we{ird}|id", "{alice}", "a{b}c{d}"])
+def test_braces_inside_a_filled_in_id_are_not_a_template(user_id):
+    from langmem_ext.long_term import resolve_namespace
+
+    store = InMemoryStore()
+    ns = resolve_namespace(("memories", "{user_id}", "semantic"), {"configurable": {"user_id": user_id}})
+    (key,) = put_memories(store, ns, [SemanticMemory(content="x")])
+    assert store.get(ns, key).value["content"] == "x"
+
+
+def test_an_unfilled_placeholder_is_named_in_the_error():
+    store = InMemoryStore()
+    with pytest.raises(ValueError, match=r"placeholder \{user_id\} in 'u-\{user_id\}'"):
+        put_memories(store, ("memories", "u-{user_id}"), [SemanticMemory(content="x")])
+    assert store.search(()) == []
+
+
 def test_duplicate_ids_rejected_before_writing():
     store = InMemoryStore()
     a = SemanticMemory(content="a")

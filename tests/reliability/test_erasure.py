@@ -131,14 +131,6 @@ def test_forget_user_leaves_no_trace_and_spares_other_users(redis_url: str) -> N
     client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (long_term/forgetting.py:250 forget_user fallback; namespaces.py resolve_namespace): "
-    "on a store without delete_namespace_prefix, forget_user lists namespaces with the user's "
-    "prefix, and LangGraph treats a '*' label there as a wildcard: forget_user(store, "
-    "('memories', '*')) erases EVERY user. resolve_namespace also accepts user_id='*'. "
-    "Fix: reject '*' labels in _prefix/resolve_namespace.",
-)
 def test_forget_user_with_a_star_user_id_erases_only_that_user() -> None:
     from langgraph.store.memory import InMemoryStore
 
