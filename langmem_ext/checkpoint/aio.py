@@ -46,6 +46,7 @@ from langmem_ext.checkpoint._types import (
 )
 from langmem_ext.checkpoint.base import BaseRedisSaver
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, acheck_server, aconnect
+from langmem_ext.limits import Limits
 
 __all__ = ["AsyncRedisSaver"]
 
@@ -63,7 +64,8 @@ class AsyncRedisSaver(BaseRedisSaver):
         ttl: optional ``{"default_ttl": minutes, "refresh_on_read": bool}``.
         serde: serializer (``JsonPlusSerializer`` by default).
         key_prefix: prefix of every key.
-        max_message_bytes: refuse messages larger than this (None = no limit).
+        max_message_bytes: refuse messages larger than this (None = ``limits.message_bytes``).
+        limits: :class:`langmem_ext.limits.Limits` (the saver uses ``message_bytes``, 1 MiB).
     """
 
     def __init__(
@@ -74,9 +76,11 @@ class AsyncRedisSaver(BaseRedisSaver):
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         max_message_bytes: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(
-            client, ttl=ttl, serde=serde, key_prefix=key_prefix, max_message_bytes=max_message_bytes
+            client, ttl=ttl, serde=serde, key_prefix=key_prefix, max_message_bytes=max_message_bytes,
+            limits=limits,
         )
         try:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -93,6 +97,7 @@ class AsyncRedisSaver(BaseRedisSaver):
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         max_message_bytes: int | None = None,
+        limits: Limits | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         retries: int = 3,
     ) -> AsyncIterator[AsyncRedisSaver]:
@@ -110,6 +115,7 @@ class AsyncRedisSaver(BaseRedisSaver):
                 serde=serde,
                 key_prefix=key_prefix,
                 max_message_bytes=max_message_bytes,
+                limits=limits,
             )
             await saver.asetup()
             yield saver

@@ -45,6 +45,7 @@ from langmem_ext.checkpoint._types import (
     CheckpointTooLargeError,
     TTLConfig,
 )
+from langmem_ext.limits import Limits
 
 __all__ = ["BaseRedisSaver"]
 
@@ -92,7 +93,9 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         serde: the serializer (LangGraph's ``JsonPlusSerializer`` by default).
         key_prefix: prefix of every key (no braces).
         max_message_bytes: refuse (before any I/O) a put or write holding a message
-            whose content is larger than this; None (the default) = no limit.
+            whose content is larger than this; None (the default) = ``limits.message_bytes``.
+        limits: :class:`langmem_ext.limits.Limits`; the saver uses ``message_bytes``
+            (default 1 MiB; ``Limits(message_bytes=None)`` disables it). None = the defaults.
     """
 
     def __init__(
@@ -103,8 +106,11 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         max_message_bytes: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(serde=serde)
+        if limits is not None and not isinstance(limits, Limits):
+            raise CheckpointConfigError(f"limits must be a langmem_ext.limits.Limits or None, got {limits!r}.")
         if max_message_bytes is not None and (
             isinstance(max_message_bytes, bool)
             or not isinstance(max_message_bytes, int)
@@ -114,7 +120,9 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
                 f"max_message_bytes must be a positive int (or None for no limit), "
                 f"got {max_message_bytes!r}."
             )
-        self.max_message_bytes = max_message_bytes
+        self.max_message_bytes = (
+            max_message_bytes if max_message_bytes is not None else (limits or Limits()).message_bytes
+        )
         if (
             not isinstance(key_prefix, str)
             or not key_prefix
@@ -190,7 +198,7 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
                 f"A {type(message).__name__} (id {message.id!r}) in {what} is {size:,} bytes, over "
                 f"this saver's limit of {self.max_message_bytes:,} (max_message_bytes). Split or "
                 "summarise it before it enters the state, or raise the limit: "
-                "RedisSaver(..., max_message_bytes=...). Nothing was written."
+                "RedisSaver(..., limits=Limits(message_bytes=...)) (None disables it). Nothing was written."
             )
 
     def _registry_cmd(self, thread_id: Any) -> tuple[Any, ...]:

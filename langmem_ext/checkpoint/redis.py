@@ -25,6 +25,7 @@ from langmem_ext.checkpoint._types import (
 )
 from langmem_ext.checkpoint.base import BaseRedisSaver
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, check_server, connect
+from langmem_ext.limits import Limits
 
 __all__ = ["RedisSaver"]
 
@@ -40,7 +41,8 @@ class RedisSaver(BaseRedisSaver):
         ttl: optional ``{"default_ttl": minutes, "refresh_on_read": bool}``.
         serde: serializer (``JsonPlusSerializer`` by default).
         key_prefix: prefix of every key.
-        max_message_bytes: refuse messages larger than this (None = no limit).
+        max_message_bytes: refuse messages larger than this (None = ``limits.message_bytes``).
+        limits: :class:`langmem_ext.limits.Limits` (the saver uses ``message_bytes``, 1 MiB).
     """
 
     def __init__(
@@ -51,9 +53,11 @@ class RedisSaver(BaseRedisSaver):
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         max_message_bytes: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(
-            client, ttl=ttl, serde=serde, key_prefix=key_prefix, max_message_bytes=max_message_bytes
+            client, ttl=ttl, serde=serde, key_prefix=key_prefix, max_message_bytes=max_message_bytes,
+            limits=limits,
         )
 
     @classmethod
@@ -66,6 +70,7 @@ class RedisSaver(BaseRedisSaver):
         serde: SerializerProtocol | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         max_message_bytes: int | None = None,
+        limits: Limits | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         retries: int = 3,
     ) -> Iterator[RedisSaver]:
@@ -83,6 +88,7 @@ class RedisSaver(BaseRedisSaver):
                 serde=serde,
                 key_prefix=key_prefix,
                 max_message_bytes=max_message_bytes,
+                limits=limits,
             )
             saver.setup()
             yield saver

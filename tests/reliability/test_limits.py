@@ -1,10 +1,8 @@
 """Limits: oversized values, messages and memories, too many namespace labels.
 
-None of the backends enforces a size limit yet (issue #7 reports it). Each test
-below states the behaviour we want: a clear error naming the limit, raised before
-any I/O, with stored data unchanged. They are strict xfails, so the day a limit
-lands the test starts passing and pytest asks for the marker to be removed.
-Proposed values (docs/reliability.md, "Limits"): store value 1 MiB serialised,
+Issue #7: each test states the behaviour we want: a clear error naming the limit,
+raised before any I/O, with stored data unchanged. Defaults (``langmem_ext.limits.Limits``,
+docs/reliability.md "Limits"): store value 1 MiB serialised, indexed text 32 KiB,
 namespace 16 labels of 256 characters, key 1 KiB, search query 4 KiB, one message
 1 MiB, memory content 4 KiB.
 """
@@ -55,7 +53,6 @@ def test_oversized_memory_is_refused(store: Any) -> None:
     assert store.search(("memories", "u")) == []
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING)
 def test_oversized_message_is_refused_and_the_thread_is_unchanged(redis_url: str) -> None:
     graph = build_graph(make_saver(redis_url))
     graph.invoke({"messages": [HumanMessage("hello")]}, config("t"))
