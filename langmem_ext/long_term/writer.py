@@ -42,9 +42,10 @@ from typing import Any, Literal
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
+from langmem_ext.limits import Limits, check_limit, utf8_len
 from langmem_ext.long_term.namespaces import unfilled_placeholders
 from langmem_ext.long_term.operations import Changes, Mutation
-from langmem_ext.long_term.schemas import INDEX_FIELDS, MemoryBase, from_value, to_value
+from langmem_ext.long_term.schemas import INDEX_FIELDS, MemoryBase, from_value, memory_text, to_value
 
 __all__ = [
     "put_memories",
@@ -56,6 +57,7 @@ __all__ = [
     "Applied",
     "ConcurrentUpdateError",
     "check_namespace",
+    "check_memory_size",
     "supports_cas",
     "namespace_generation",
 ]
@@ -151,7 +153,16 @@ def check_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
     return ns
 
 
-def _put_ops(namespace: Sequence[str], memories: Sequence[MemoryBase], index: list[str] | bool | None) -> list[PutOp]:
+def check_memory_size(memory: MemoryBase, *, limits: Limits | None = None) -> None:
+    """Raise :class:`~langmem_ext.limits.LimitExceededError` if the memory's text is over
+    ``limits.memory_bytes`` (default 4 KiB; ``limits=None`` means the defaults)."""
+    check_limit(limits if limits is not None else Limits(), "memory_bytes", utf8_len(memory_text(memory)),
+                what=f"The text of memory {memory.id!r} ({memory.kind})", owner="put_memories",
+                fix="A memory should be one fact, episode or rule: split it into several memories.")
+
+
+def _put_ops(namespace: Sequence[str], memories: Sequence[MemoryBase], index: list[str] | bool | None,
+             limits: Limits | None) -> list[PutOp]:
     ns = check_namespace(namespace)
     ops: list[PutOp] = []
     seen: set[str] = set()
@@ -163,6 +174,7 @@ def _put_ops(namespace: Sequence[str], memories: Sequence[MemoryBase], index: li
         if memory.id in seen:
             raise ValueError(f"Memory id {memory.id!r} appears twice in one write; ids are store keys and must be unique.")
         seen.add(memory.id)
+        check_memory_size(memory, limits=limits)
         value: dict[str, Any] = to_value(memory)
         ops.append(PutOp(ns, memory.id, value, index=index))
     return ops
@@ -174,6 +186,7 @@ def put_memories(
     memories: Sequence[MemoryBase],
     *,
     index: list[str] | bool | None = INDEX_FIELDS,
+    limits: Limits | None = None,
 ) -> list[str]:
     """Write (insert or overwrite) memories in one store batch.
 
@@ -185,11 +198,14 @@ def put_memories(
         namespace: A concrete namespace tuple, e.g. ``("memories", "u1", "semantic")``.
         memories: Memories to write; each is stored under its ``id``.
         index: Fields to embed (default ``["content"]``); ``False`` to skip embedding.
+        limits: Size limits (``memory_bytes``, default 4 KiB of text per memory; ``None``
+            uses the defaults). A memory over it raises ``LimitExceededError`` and
+            nothing is written.
 
     Returns:
         The keys written, in input order.
     """
-    ops = _put_ops(namespace, memories, index)
+    ops = _put_ops(namespace, memories, index, limits)
     if ops:
         store.batch(ops)
         _bump(store, [namespace])
@@ -202,16 +218,17 @@ async def aput_memories(
     memories: Sequence[MemoryBase],
     *,
     index: list[str] | bool | None = INDEX_FIELDS,
+    limits: Limits | None = None,
 ) -> list[str]:
     """Async :func:`put_memories`."""
-    ops = _put_ops(namespace, memories, index)
+    ops = _put_ops(namespace, memories, index, limits)
     if ops:
         await store.abatch(ops)
         _bump(store, [namespace])
     return [op.key for op in ops]
 
 
-def _mutated(item: Item | None, mutate: Mutation) -> tuple[MemoryBase, MemoryBase] | None:
+def _mutated(item: Item | None, mutate: Mutation, limits: Limits | None) -> tuple[MemoryBase, MemoryBase] | None:
     """(old, new) for a stored item, or None when missing or unchanged."""
     if item is None:
         return None
@@ -221,12 +238,15 @@ def _mutated(item: Item | None, mutate: Mutation) -> tuple[MemoryBase, MemoryBas
         return None
     if new.id != old.id:
         raise ValueError(f"A mutation changed memory id {old.id!r} to {new.id!r}; ids are store keys and never change.")
+    if memory_text(new) != memory_text(old):  # e.g. reinforcement leaves the text (and its size) alone
+        check_memory_size(new, limits=limits)
     return old, new
 
 
-def _validate_changes(changes: Changes) -> None:
-    for ns, _ in changes.inserts:
+def _validate_changes(changes: Changes, limits: Limits | None) -> None:
+    for ns, memory in changes.inserts:
         check_namespace(ns)
+        check_memory_size(memory, limits=limits)
     for ns, _ in changes.deletes:
         check_namespace(ns)
     for ns, _, _ in changes.updates:
@@ -239,6 +259,7 @@ def apply_changes(
     *,
     index: list[str] | bool | None = INDEX_FIELDS,
     concurrency: Concurrency = "auto",
+    limits: Limits | None = None,
 ) -> Applied:
     """Apply inserts, deletes and mutations without losing concurrent updates.
 
@@ -256,8 +277,11 @@ def apply_changes(
 
     Raises:
         ConcurrentUpdateError: A compare-and-set failed ``MAX_CAS_RETRIES`` times.
+        LimitExceededError: A memory's text is over ``limits.memory_bytes`` (``limits=None``:
+            the defaults). Inserts are checked before anything is written; an update
+            is checked once its new text is known, and is then not written.
     """
-    _validate_changes(changes)
+    _validate_changes(changes, limits)
     applied = Applied()
     if concurrency == "auto" and supports_cas(store):
         ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
@@ -267,7 +291,7 @@ def apply_changes(
         for ns, key, mutate in changes.updates:
             for _ in range(MAX_CAS_RETRIES):
                 item, version = store.get_with_version(ns, key)  # type: ignore[attr-defined]
-                pair = _mutated(item, mutate)
+                pair = _mutated(item, mutate, limits)
                 if pair is None:
                     break
                 new = pair[1]
@@ -283,7 +307,7 @@ def apply_changes(
             lock.acquire()
         try:
             items = store.batch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
-            ops = _locked_ops(changes, items, applied, index)
+            ops = _locked_ops(changes, items, applied, index, limits)
             if ops:
                 store.batch(ops)
         finally:
@@ -296,10 +320,11 @@ def apply_changes(
     return applied
 
 
-def _locked_ops(changes: Changes, items: Sequence[Any], applied: Applied, index: list[str] | bool | None) -> list[PutOp]:
+def _locked_ops(changes: Changes, items: Sequence[Any], applied: Applied, index: list[str] | bool | None,
+                limits: Limits | None) -> list[PutOp]:
     ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
     for (ns, key, mutate), item in zip(changes.updates, items):
-        pair = _mutated(item, mutate)
+        pair = _mutated(item, mutate, limits)
         if pair is not None:
             ops.append(PutOp(ns, key, to_value(pair[1]), index=index))
             applied.updated.append(key)
@@ -314,9 +339,10 @@ async def aapply_changes(
     *,
     index: list[str] | bool | None = INDEX_FIELDS,
     concurrency: Concurrency = "auto",
+    limits: Limits | None = None,
 ) -> Applied:
     """Async :func:`apply_changes` (per-event-loop lock when the store has no CAS)."""
-    _validate_changes(changes)
+    _validate_changes(changes, limits)
     applied = Applied()
     if concurrency == "auto" and supports_cas(store):
         ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
@@ -331,7 +357,7 @@ async def aapply_changes(
                     item, version = await aget(ns, key)
                 else:
                     item, version = await asyncio.to_thread(store.get_with_version, ns, key)  # type: ignore[attr-defined]
-                pair = _mutated(item, mutate)
+                pair = _mutated(item, mutate, limits)
                 if pair is None:
                     break
                 new = pair[1]
@@ -351,12 +377,12 @@ async def aapply_changes(
     elif concurrency == "auto":
         async with _async_lock(store):
             items = await store.abatch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
-            ops = _locked_ops(changes, items, applied, index)
+            ops = _locked_ops(changes, items, applied, index, limits)
             if ops:
                 await store.abatch(ops)
     else:
         items = await store.abatch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
-        ops = _locked_ops(changes, items, applied, index)
+        ops = _locked_ops(changes, items, applied, index, limits)
         if ops:
             await store.abatch(ops)
     _bump(store, [ns for ns, _ in changes.inserts] + [ns for ns, _ in changes.deletes] + [ns for ns, _, _ in changes.updates])
@@ -373,6 +399,7 @@ def update_memories(
     *,
     index: list[str] | bool | None = INDEX_FIELDS,
     concurrency: Concurrency = "auto",
+    limits: Limits | None = None,
 ) -> Applied:
     """Apply one mutation to several stored memories (read-modify-write, never losing updates).
 
@@ -383,7 +410,7 @@ def update_memories(
             bumps ``version`` (e.g. with ``record_change`` or ``model_copy``).
     """
     changes = Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
-    return apply_changes(store, changes, index=index, concurrency=concurrency)
+    return apply_changes(store, changes, index=index, concurrency=concurrency, limits=limits)
 
 
 async def aupdate_memories(
@@ -393,10 +420,11 @@ async def aupdate_memories(
     *,
     index: list[str] | bool | None = INDEX_FIELDS,
     concurrency: Concurrency = "auto",
+    limits: Limits | None = None,
 ) -> Applied:
     """Async :func:`update_memories`."""
     changes = Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
-    return await aapply_changes(store, changes, index=index, concurrency=concurrency)
+    return await aapply_changes(store, changes, index=index, concurrency=concurrency, limits=limits)
 
 
 def _bumping(mutate: Mutation) -> Mutation:

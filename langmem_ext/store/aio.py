@@ -23,6 +23,7 @@ from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, Se
 from redis.exceptions import NoScriptError
 
 from langmem_ext.connection import acheck_server, aconnect
+from langmem_ext.limits import Limits
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store.base import Gen
 from langmem_ext.store.redis import RedisStore
@@ -74,8 +75,9 @@ class AsyncRedisStore(RedisStore):
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
+        limits: Limits | None = None,
     ) -> None:
-        super().__init__(client, index=index, ttl=ttl, prefix=prefix)  # type: ignore[arg-type]
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits)  # type: ignore[arg-type]
         self._sync: redis.Redis | None = None
 
     @classmethod
@@ -87,10 +89,11 @@ class AsyncRedisStore(RedisStore):
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
+        limits: Limits | None = None,
     ) -> AsyncIterator[AsyncRedisStore]:
         """A set-up store on a new asyncio connection to ``url``, closed on exit."""
         client = aconnect(url)
-        store = cls(client, index=index, ttl=ttl, prefix=prefix)
+        store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits)
         try:
             await store.asetup()
             yield store

@@ -32,7 +32,9 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import _ensure_refresh
 
+from langmem_ext.limits import Limits
 from langmem_ext.store import _keys as K
+from langmem_ext.store._limits import check_namespace_limits, check_put_limits, check_query_limit
 from langmem_ext.store._resp import (
     TOUCH_LUA,
     WRITE_LUA,
@@ -107,7 +109,10 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
         index: dict[str, Any] | None = None,
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
+        limits: Limits | None = None,
     ) -> None:
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a langmem_ext.limits.Limits (or None for the defaults), got {limits!r}.")
         if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " {}:*"):
             raise ValueError(f"prefix must be a non-empty string without spaces, braces, ':' or '*', got {prefix!r}.")
         kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {}) or {}
@@ -118,6 +123,7 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
             )
         self._client = client
         self.prefix = prefix
+        self.limits = limits if limits is not None else Limits()
         self.index_config = normalize_index(index)
         self.ttl_config = normalize_ttl(ttl)
         self.embeddings = _resolve_embed(self.index_config["embed"]) if self.index_config else None
@@ -179,7 +185,10 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
                 if not op.namespace:
                     raise InvalidNamespaceError("Namespace cannot be empty.")
                 puts[(op.namespace, op.key)] = op
-            elif not isinstance(op, (GetOp, SearchOp, ListNamespacesOp)):
+            elif isinstance(op, SearchOp):
+                check_namespace_limits(self.limits, op.namespace_prefix)
+                check_query_limit(self.limits, op.query)
+            elif not isinstance(op, (GetOp, ListNamespacesOp)):
                 raise ValueError(f"Unknown operation type: {type(op).__name__}")
         now = time.time_ns() // 1000
         prepared = [self._prepare_put(op, now + i) for i, op in enumerate(puts.values())]
@@ -289,12 +298,14 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
                 "store only dicts, lists, strings, finite numbers, booleans and None."
             ) from exc
         try:
-            dumped.encode("utf-8")
+            size = len(dumped.encode("utf-8"))
         except UnicodeEncodeError as exc:
             raise TypeError(
                 f"The value for key {op.key!r} in {op.namespace} holds text that is not valid Unicode "
                 f"({exc.reason}); remove lone surrogates (e.g. decode bytes with errors='replace')."
             ) from exc
+        texts = self._texts(op)
+        check_put_limits(self.limits, op.namespace, op.key, size, texts)
         value = json.loads(dumped)
         ttl_ms = int(op.ttl * 60_000) if op.ttl else 0
         if op.ttl is not None and op.ttl <= 0:
@@ -308,7 +319,6 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
             "f": ",".join(K.field_tokens(value)),
             **{K.numeric_field(path): repr(x) for path, x in numeric.items()},
         }
-        texts = self._texts(op)
         fields = {
             "ns": json.dumps(list(op.namespace), ensure_ascii=False),
             "k": op.key,

@@ -20,6 +20,7 @@ from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, Se
 from redis.exceptions import NoScriptError
 
 from langmem_ext.connection import check_server, connect
+from langmem_ext.limits import Limits
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store.base import BaseRedisStore, Gen
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
@@ -66,6 +67,10 @@ class RedisStore(BaseRedisStore):
             (``"hnsw"``/``"flat"``), ``m``, ``ef_construction``, ``ef_runtime``, ``rrf_k``.
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; expiry is native.
         prefix: key prefix, so several stores can share one Redis.
+        limits: size limits checked before any write or search (value, indexed text,
+            namespace labels, key, query; see :class:`langmem_ext.limits.Limits`);
+            ``None`` uses the defaults. Over a limit, :class:`~langmem_ext.limits.LimitExceededError`
+            (a ``ValueError``) names it and nothing is written.
 
     ``setup()`` is idempotent and also runs on first use.
     """
@@ -77,8 +82,9 @@ class RedisStore(BaseRedisStore):
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
+        limits: Limits | None = None,
     ) -> None:
-        super().__init__(client, index=index, ttl=ttl, prefix=prefix)  # type: ignore[arg-type]
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits)  # type: ignore[arg-type]
 
     @classmethod
     @contextmanager
@@ -89,11 +95,12 @@ class RedisStore(BaseRedisStore):
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
+        limits: Limits | None = None,
     ) -> Iterator[RedisStore]:
         """A set-up store on a new connection to ``url``, closed on exit."""
         client = connect(url)
         try:
-            store = cls(client, index=index, ttl=ttl, prefix=prefix)
+            store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits)
             store.setup()
             yield store
         finally:

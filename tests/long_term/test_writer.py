@@ -155,3 +155,53 @@ def test_concurrent_updates_are_not_lost(store):
 def test_without_cas_or_lock_an_update_is_lost(store):
     final = _race(store, "none")
     assert final.access_count == 1  # the race the "auto" mode exists to prevent
+
+
+# --- size limits ----------------------------------------------------------------------
+
+from langmem_ext.limits import LimitExceededError, Limits  # noqa: E402
+from langmem_ext.long_term import EpisodicMemory, Changes  # noqa: E402
+
+
+def test_a_memory_over_memory_bytes_is_refused_and_nothing_is_written():
+    store = InMemoryStore()
+    ok, big = SemanticMemory(content="fine"), SemanticMemory(content="é" * 2049)  # 4,098 bytes
+    with pytest.raises(LimitExceededError, match=r"4,098 bytes, over the limit memory_bytes=4,096 \(4 KiB\)"):
+        put_memories(store, NS, [ok, big])
+    with pytest.raises(LimitExceededError, match="memory_bytes"):
+        put_memories(store, NS, [EpisodicMemory(situation="s" * 2000, outcome="o" * 2100)])
+    with pytest.raises(LimitExceededError, match="memory_bytes"):
+        apply_changes(store, Changes(inserts=[(NS, ok), (NS, big)]))
+    assert store.search(()) == []
+    put_memories(store, NS, [big], limits=Limits(memory_bytes=None))
+    assert [i.key for i in store.search(())] == [big.id]
+
+
+async def test_async_writers_take_limits():
+    store = InMemoryStore()
+    with pytest.raises(LimitExceededError, match="memory_bytes=8"):
+        await aput_memories(store, NS, [SemanticMemory(content="x" * 9)], limits=Limits(memory_bytes=8))
+    with pytest.raises(LimitExceededError, match="memory_bytes=8"):
+        await aapply_changes(store, Changes(inserts=[(NS, SemanticMemory(content="x" * 9))]), limits=Limits(memory_bytes=8))
+    assert store.search(()) == []
+
+
+@pytest.mark.parametrize("concurrency", ["auto", "none"])
+def test_an_update_that_grows_a_memory_past_the_limit_is_not_written(concurrency):
+    store = InMemoryStore()
+    fact = SemanticMemory(content="short")
+    put_memories(store, NS, [fact])
+    grow = lambda m: m.model_copy(update={"content": "y" * 5000})  # noqa: E731
+    with pytest.raises(LimitExceededError, match="memory_bytes"):
+        update_memories(store, [(NS, fact.id)], grow, concurrency=concurrency)
+    assert store.get(NS, fact.id).value["content"] == "short"
+
+
+def test_an_update_that_leaves_an_oversized_text_alone_is_allowed():
+    """Memories written under a larger limit can still be reinforced (their text does not change)."""
+    store = InMemoryStore()
+    big = SemanticMemory(content="z" * 5000)
+    put_memories(store, NS, [big], limits=Limits(memory_bytes=None))
+    bump = lambda m: m.model_copy(update={"access_count": m.access_count + 1})  # noqa: E731
+    assert update_memories(store, [(NS, big.id)], bump).updated == [big.id]
+    assert store.get(NS, big.id).value["access_count"] == 1

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from langgraph.store.base import InvalidNamespaceError
 from langgraph.store.memory import InMemoryStore
 
+from langmem_ext.limits import Limits
+from langmem_ext.long_term.namespaces import unfilled_placeholders
 from tests.reliability._backends import make_store
 from tests.reliability._embed import index_config
 
@@ -33,6 +35,9 @@ hostile_text = st.one_of(
 label = hostile_text.filter(lambda s: s != "" and "." not in s and "\x00" not in s)
 namespace = st.lists(label, min_size=1, max_size=4).map(tuple)
 scalar = st.one_of(hostile_text, st.integers(-(2**40), 2**40), st.booleans(), st.none())
+
+#: The fuzz compares escaping with InMemoryStore, which has no size limits (test_limits.py tests those).
+NO_LIMITS = Limits(**{name: None for name in Limits.__dataclass_fields__})
 
 SETTINGS = settings(
     max_examples=150,
@@ -144,11 +149,11 @@ def test_invalid_namespaces_are_rejected_and_change_nothing(store: Any, bad: tup
 
 @pytest.fixture
 def store(redis_url: str) -> Any:
-    return make_store(redis_url, index=index_config(["text"]))
+    return make_store(redis_url, index=index_config(["text"]), limits=NO_LIMITS)
 
 
-# The memory writer refuses labels holding "{...}" (they look like unfilled templates).
-memory_user = user_id.filter(lambda s: not ("{" in s and "}" in s))
+# The memory writer refuses labels holding an unfilled template placeholder ("{user_id}").
+memory_user = user_id.filter(lambda s: not unfilled_placeholders(s))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -161,11 +166,12 @@ def test_recall_never_returns_another_users_memories(redis_url: str, user_a: str
 
     if user_a == user_b:
         user_b = user_a + "'"
-    store = make_store(redis_url, index={"dims": HASH_DIMS, "embed": hash_embed, "fields": ["content"]})
+    store = make_store(redis_url, index={"dims": HASH_DIMS, "embed": hash_embed, "fields": ["content"]},
+                       limits=NO_LIMITS)
     tag = uuid.uuid4().hex[:8]
     a, b = f"{tag}{user_a}", f"{tag}{user_b}"
-    put_memories(store, ("memories", a, "semantic"), [SemanticMemory(content=f"a fact {tag}")])
-    put_memories(store, ("memories", b, "semantic"), [SemanticMemory(content=f"{text_b} {tag}")])
+    put_memories(store, ("memories", a, "semantic"), [SemanticMemory(content=f"a fact {tag}")], limits=NO_LIMITS)
+    put_memories(store, ("memories", b, "semantic"), [SemanticMemory(content=f"{text_b} {tag}")], limits=NO_LIMITS)
     node = RecallNode(store=store, reinforce="off")
     config = {"configurable": {"user_id": a}}
     # The query is B's memory word for word: without the namespace boundary it would rank first.

@@ -19,7 +19,6 @@ from tests.reliability._backends import make_saver, make_store
 from tests.reliability._chat_graph import build_graph, config, contents
 
 NAMES_THE_LIMIT = r"(?i)(limit|too (large|long|big|many)|exceed|maximum|at most)"
-MISSING = "no size limit yet: the write is accepted (reported in docs/reliability.md, Limits)"
 
 
 def _const_embed(texts: list[str]) -> list[list[float]]:
@@ -31,7 +30,6 @@ def store(redis_url: str) -> Any:
     return make_store(redis_url, index={"dims": 8, "embed": _const_embed, "fields": ["text"]})
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING)
 def test_oversized_store_value_is_refused(store: Any) -> None:
     store.put(("u",), "k", {"text": "small"})
     with pytest.raises((ValueError, TypeError), match=NAMES_THE_LIMIT):
@@ -39,14 +37,12 @@ def test_oversized_store_value_is_refused(store: Any) -> None:
     assert store.get(("u",), "k").value == {"text": "small"}
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING)
 def test_too_many_namespace_labels_are_refused(store: Any) -> None:
     with pytest.raises(ValueError, match=NAMES_THE_LIMIT):
         store.put(tuple(f"l{i}" for i in range(1000)), "k", {"text": "x"})
     assert store.list_namespaces() == []
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING)
 def test_oversized_memory_is_refused(store: Any) -> None:
     with pytest.raises(ValueError, match=NAMES_THE_LIMIT):
         put_memories(store, ("memories", "u", "semantic"), [SemanticMemory(content="fact " * 20_000)], index=False)
