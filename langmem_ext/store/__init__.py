@@ -29,6 +29,7 @@ from __future__ import annotations
 from langmem_ext.store.aio import AsyncRedisStore
 from langmem_ext.store.base import EmbeddingError
 from langmem_ext.store.filters import InvalidFilterError
+from langmem_ext.store._timeout import SearchTimeoutError
 from langmem_ext.store.redis import RedisStore
 from langmem_ext.store.schema import IncompatibleIndexError, RedisIndexConfig, SearchMode
 
@@ -40,4 +41,5 @@ __all__ = [
     "RedisIndexConfig",
     "RedisStore",
     "SearchMode",
+    "SearchTimeoutError",
 ]

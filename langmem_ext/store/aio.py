@@ -20,12 +20,13 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from langmem_ext.connection import acheck_server, aconnect
 from langmem_ext.limits import Limits
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
-from langmem_ext.store.base import Gen
+from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
+from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT_MS, Gen
 from langmem_ext.store.redis import RedisStore
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 
@@ -76,8 +77,9 @@ class AsyncRedisStore(RedisStore):
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
         limits: Limits | None = None,
+        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
     ) -> None:
-        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits)  # type: ignore[arg-type]
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)  # type: ignore[arg-type]
         self._sync: redis.Redis | None = None
 
     @classmethod
@@ -90,10 +92,11 @@ class AsyncRedisStore(RedisStore):
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
         limits: Limits | None = None,
+        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
     ) -> AsyncIterator[AsyncRedisStore]:
         """A set-up store on a new asyncio connection to ``url``, closed on exit."""
         client = aconnect(url)
-        store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits)
+        store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)
         try:
             await store.asetup()
             yield store
@@ -114,9 +117,25 @@ class AsyncRedisStore(RedisStore):
             self._sync = redis.Redis(**kw)
         return self._sync
 
+    async def _arun_pipe(self, req: Pipe) -> list[Any]:
+        """Async twin of :meth:`RedisStore._run_pipe`."""
+        req = self._with_timeout(req, self._client)
+        if not any(is_query(c) for c in req.cmds):
+            return await arun_pipe(self._client, req)
+        for _ in (0, 1):
+            try:
+                replies = await arun_pipe(self._client, req)
+            except ResponseError as exc:  # ON_TIMEOUT fail
+                if not is_timeout_reply_error(exc):
+                    raise
+                continue
+            if not timed_out(req, replies):
+                return replies
+        raise timeout_error(self.query_timeout_ms or 0)
+
     async def _aanswer(self, req: Any) -> Any:
         if isinstance(req, Pipe):
-            return await arun_pipe(self._client, req)
+            return await self._arun_pipe(req)
         if isinstance(req, Embed):
             return await self.embeddings.aembed_documents(req.texts)  # type: ignore[union-attr]
         if isinstance(req, EmbedQueries):

@@ -50,6 +50,7 @@ from langmem_ext.store._resp import (
 )
 from langmem_ext.store._namespaces import NamespacesMixin
 from langmem_ext.store._search import SearchMixin
+from langmem_ext.store._timeout import speaks_resp3, with_query_timeout
 from langmem_ext.store.schema import (
     MIGRATIONS,
     IncompatibleIndexError,
@@ -64,6 +65,8 @@ from langmem_ext.store.schema import (
 __all__ = ["BaseRedisStore", "EmbeddingError"]
 
 _MAX_NUMERIC_LEAVES = 200
+#: Per-query RediSearch timeout (the server's own default is 500 ms, with partial results).
+DEFAULT_QUERY_TIMEOUT_MS = 2_000
 #: Numeric value paths given their own NUMERIC attribute; ranges on others are checked in Python.
 MAX_NUMERIC_PATHS = 256
 
@@ -110,7 +113,12 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
         limits: Limits | None = None,
+        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
     ) -> None:
+        if query_timeout_ms is not None and (
+            isinstance(query_timeout_ms, bool) or not isinstance(query_timeout_ms, int) or query_timeout_ms <= 0
+        ):
+            raise ValueError(f"query_timeout_ms must be a positive int (or None: no server timeout), got {query_timeout_ms!r}.")
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits must be a langmem_ext.limits.Limits (or None for the defaults), got {limits!r}.")
         if not isinstance(prefix, str) or not prefix or any(c in prefix for c in " {}:*"):
@@ -124,6 +132,8 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
         self._client = client
         self.prefix = prefix
         self.limits = limits if limits is not None else Limits()
+        self.query_timeout_ms = query_timeout_ms
+        self._resp3: dict[int, bool] = {}
         self.index_config = normalize_index(index)
         self.ttl_config = normalize_ttl(ttl)
         self.embeddings = _resolve_embed(self.index_config["embed"]) if self.index_config else None
@@ -137,6 +147,14 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
         self._touch_sha = sha1(TOUCH_LUA)
         self._idx = index_name(prefix)
         self._meta = K.meta_key(prefix)
+
+    def _with_timeout(self, req: Pipe, client: Any) -> Pipe:
+        """``req`` with each query's ``TIMEOUT``: ``query_timeout_ms`` where a timeout is
+        visible (RESP3), else 0 (no server timeout, so never partial results)."""
+        resp3 = self._resp3.get(id(client))
+        if resp3 is None:
+            resp3 = self._resp3[id(client)] = speaks_resp3(client)
+        return with_query_timeout(req, (self.query_timeout_ms or 0) if resp3 else 0)
 
     # ------------------------------------------------------------------ setup
     def _setup_gen(self) -> Gen:

@@ -17,12 +17,13 @@ from typing import Any
 
 import redis
 from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from langmem_ext.connection import check_server, connect
 from langmem_ext.limits import Limits
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
-from langmem_ext.store.base import BaseRedisStore, Gen
+from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
+from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT_MS, BaseRedisStore, Gen
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 
 __all__ = ["RedisStore"]
@@ -67,6 +68,11 @@ class RedisStore(BaseRedisStore):
             (``"hnsw"``/``"flat"``), ``m``, ``ef_construction``, ``ef_runtime``, ``rrf_k``.
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; expiry is native.
         prefix: key prefix, so several stores can share one Redis.
+        query_timeout_ms: each RediSearch query's ``TIMEOUT`` (default 2,000 ms; None: no
+            server timeout). A query that runs out of time is retried once, then raises
+            :class:`~langmem_ext.store.SearchTimeoutError` instead of returning partial
+            results. Over RESP2, where the server cannot report a timeout, queries are
+            sent without one.
         limits: size limits checked before any write or search (value, indexed text,
             namespace labels, key, query; see :class:`langmem_ext.limits.Limits`);
             ``None`` uses the defaults. Over a limit, :class:`~langmem_ext.limits.LimitExceededError`
@@ -83,8 +89,9 @@ class RedisStore(BaseRedisStore):
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
         limits: Limits | None = None,
+        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
     ) -> None:
-        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits)  # type: ignore[arg-type]
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)  # type: ignore[arg-type]
 
     @classmethod
     @contextmanager
@@ -96,11 +103,12 @@ class RedisStore(BaseRedisStore):
         ttl: TTLConfig | None = None,
         prefix: str = "langmem",
         limits: Limits | None = None,
+        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
     ) -> Iterator[RedisStore]:
         """A set-up store on a new connection to ``url``, closed on exit."""
         client = connect(url)
         try:
-            store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits)
+            store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)
             store.setup()
             yield store
         finally:
@@ -109,7 +117,7 @@ class RedisStore(BaseRedisStore):
     # -- driver
     def _answer(self, req: Any) -> Any:
         if isinstance(req, Pipe):
-            return run_pipe(self._sync_client(), req)
+            return self._run_pipe(req)
         if isinstance(req, Embed):
             return self.embeddings.embed_documents(req.texts)  # type: ignore[union-attr]
         if isinstance(req, EmbedQueries):
@@ -120,6 +128,23 @@ class RedisStore(BaseRedisStore):
 
     def _sync_client(self) -> redis.Redis:
         return self._client
+
+    def _run_pipe(self, req: Pipe) -> list[Any]:
+        """Run ``req``; a query that ran out of time is retried once, then raises."""
+        client = self._sync_client()
+        req = self._with_timeout(req, client)
+        if not any(is_query(c) for c in req.cmds):
+            return run_pipe(client, req)
+        for _ in (0, 1):
+            try:
+                replies = run_pipe(client, req)
+            except ResponseError as exc:  # ON_TIMEOUT fail
+                if not is_timeout_reply_error(exc):
+                    raise
+                continue
+            if not timed_out(req, replies):
+                return replies
+        raise timeout_error(self.query_timeout_ms or 0)
 
     def _drive(self, gen: Gen) -> Any:
         reply: Any = None
