@@ -48,13 +48,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.store.base import BaseStore, GetOp, PutOp, SearchOp
 
+from langmem_ext.limits import LimitExceededError, Limits
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations, message_text, sentences
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
 from langmem_ext.long_term.render import escape_text, memory_line
 from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, memory_text, utcnow
-from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes
+from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes, check_memory_size
 
 __all__ = [
     "DEFAULT_REFLECTION_PROMPT",
@@ -211,6 +212,8 @@ class ReflectionNode(RunnableLambda):
         on_error: ``"log"`` (keep the turn going; messages stay unreflected) or ``"raise"``.
         prompt: System prompt of the reflection call.
         messages_key: State key holding the messages.
+        limits: Size limits (``memory_bytes``, 4 KiB of text per memory, by default); a
+            model insert over it is dropped with a WARNING, the rest is applied.
     """
 
     def __init__(
@@ -231,6 +234,7 @@ class ReflectionNode(RunnableLambda):
         on_error: Literal["log", "raise"] = "log",
         prompt: str = DEFAULT_REFLECTION_PROMPT,
         messages_key: str = "messages",
+        limits: Limits | None = None,
     ) -> None:
         if trigger not in ("turn", "every_k", "thread_end"):
             raise ValueError(f"trigger must be 'turn', 'every_k' or 'thread_end', got {trigger!r}.")
@@ -260,6 +264,7 @@ class ReflectionNode(RunnableLambda):
         self.max_queries, self.per_query = max_queries, per_query
         self.retries, self.on_error = retries, on_error
         self.prompt, self.messages_key = prompt, messages_key
+        self.limits = limits
         self.schema = reflection_schema(kinds)
         self._executor: Any = None
         super().__init__(self._node, afunc=self._anode, name="reflect")
@@ -349,6 +354,11 @@ class ReflectionNode(RunnableLambda):
         unique = []
         for ns, memory in changes.inserts:
             text = memory_text(memory)
+            try:
+                check_memory_size(memory, limits=self.limits)
+            except LimitExceededError as exc:  # the model's output: keep the rest of the reflection
+                logger.warning("Dropping an insert from the model: %s", exc)
+                continue
             twin = next((m for key, (_, m) in known.items() if key not in closing and m.kind == memory.kind
                          and getattr(m, "valid_to", None) is None and _same_words(text, memory_text(m))), None)
             if twin is not None:
@@ -403,7 +413,7 @@ class ReflectionNode(RunnableLambda):
             operations: Sequence[Any] = self._operations_offline(new, known)
         else:
             operations = self._call_model(self._model_input(new, known))
-        applied = apply_changes(store, self._changes(operations, new, known, namespaces))
+        applied = apply_changes(store, self._changes(operations, new, known, namespaces), limits=self.limits)
         store.batch([self._cursor_put(config, cursor, new)])
         return ReflectionResult(applied=applied, messages=len(new), related=len(known), offline=self.model is None)
 
@@ -449,7 +459,7 @@ class ReflectionNode(RunnableLambda):
             operations: Sequence[Any] = self._operations_offline(new, known)
         else:
             operations = await self._acall_model(self._model_input(new, known))
-        applied = await aapply_changes(store, self._changes(operations, new, known, namespaces))
+        applied = await aapply_changes(store, self._changes(operations, new, known, namespaces), limits=self.limits)
         await store.abatch([self._cursor_put(config, cursor, new)])
         return ReflectionResult(applied=applied, messages=len(new), related=len(known), offline=self.model is None)
 

@@ -222,3 +222,14 @@ def test_near_duplicate_inserts_are_suppressed(store):
     )])
     ReflectionNode(model, store=store).reflect([HumanMessage("I like green tea and I play the violin", id="1")], config=CONFIG)
     assert sorted(m.content for m in _all(store, SEM)) == ["User likes green tea", "User plays the violin"]
+
+
+def test_an_oversized_model_insert_is_dropped_and_the_rest_applied(store, caplog):
+    model = ScriptedChatModel(responses=[ops(
+        {"action": "insert", "kind": "semantic", "memory": {"content": "word " * 1000}},  # 5,000 bytes
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User has a cat named Tom"}},
+    )])
+    with caplog.at_level("WARNING"):
+        applied = ReflectionNode(model, store=store).reflect([HumanMessage("I have a cat named Tom", id="1")], config=CONFIG)
+    assert [m.content for m in _all(store, SEM)] == ["User has a cat named Tom"] and len(applied.applied.inserted) == 1
+    assert "memory_bytes=4,096" in caplog.text
