@@ -13,7 +13,14 @@ from langmem_ext.connection import connect
 from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
 from langmem_ext.store import RedisStore
 
-LOCOMO_DEV = Path("/work/shared/data/locomo/locomo-dev.json")
+import os
+
+# ../shared/data beside the repository (as on the developers' machines and in CI);
+# LANGMEM_EXT_LOCOMO overrides it.
+LOCOMO_DEV = Path(
+    os.environ.get("LANGMEM_EXT_LOCOMO")
+    or Path(__file__).resolve().parents[3].parent / "shared" / "data" / "locomo" / "locomo-dev.json"
+)
 
 TINY = [
     {
