@@ -31,6 +31,17 @@ from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, NamespaceTempla
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
 from langmem_ext.long_term.procedural import aload_rules, load_rules, render_rules, system_prompt_with_rules
 from langmem_ext.long_term.recall import MEMORY_BLOCK_ID, RankWeights, RecallNode, RecallResult, rank_candidates
+from langmem_ext.long_term.retrieval import (
+    RecallMode,
+    arecall,
+    fuse_results,
+    fuse_scores,
+    propagate_neighbors,
+    query_time_hints,
+    recall,
+    supports_text_search,
+    time_boosts,
+)
 from langmem_ext.long_term.reflection import DEFAULT_REFLECTION_PROMPT, ReflectionNode, ReflectionResult
 from langmem_ext.long_term.tools import create_manage_memory_tool, create_search_memory_tool
 from langmem_ext.long_term.writer import (
@@ -51,9 +62,18 @@ __all__ = [
     "STATS_NAMESPACE",
     "ForgetReport",
     "RankWeights",
+    "RecallMode",
     "RecallNode",
     "RecallResult",
     "aforget_user",
+    "arecall",
+    "fuse_results",
+    "fuse_scores",
+    "propagate_neighbors",
+    "query_time_hints",
+    "recall",
+    "supports_text_search",
+    "time_boosts",
     "aforget_weak",
     "aload_rules",
     "current_strength",

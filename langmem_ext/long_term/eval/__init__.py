@@ -20,7 +20,7 @@ from langmem_ext.long_term.eval.locomo import (
 )
 from langmem_ext.long_term.eval.metrics import aggregate_recall, evidence_recall
 from langmem_ext.long_term.eval.report import format_locomo_report, print_locomo_report
-from langmem_ext.long_term.eval.retrieval import (
+from langmem_ext.long_term.retrieval import (
     RecallMode,
     arecall,
     fuse_scores,

@@ -3,7 +3,7 @@
 Each conversation is written with :func:`langmem_ext.long_term.put_memories` into a
 :class:`langmem_ext.store.RedisStore` (hybrid index, offline MiniLM embeddings unless
 ``embed=`` says otherwise) under ``("locomo", sample_id, units)``, then every question is
-asked with :func:`~langmem_ext.long_term.eval.retrieval.recall` in that namespace. Retrieved
+asked with :func:`~langmem_ext.long_term.retrieval.recall` in that namespace. Retrieved
 memories map back to turn ids through their ``source_ids``.
 """
 
@@ -24,7 +24,7 @@ from langgraph.store.base import BaseStore
 
 from langmem_ext.long_term.eval.locomo import load_locomo
 from langmem_ext.long_term.eval.metrics import aggregate_recall
-from langmem_ext.long_term.eval.retrieval import RecallMode, recall
+from langmem_ext.long_term.retrieval import RecallMode, recall
 from langmem_ext.long_term.eval.units import Units, memory_turn_ids, units_for
 from langmem_ext.long_term.writer import put_memories
 

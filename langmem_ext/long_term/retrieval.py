@@ -1,9 +1,9 @@
-"""Hybrid memory recall over any LangGraph store: the retrieval recipe measured on LoCoMo.
+"""Hybrid memory retrieval over any LangGraph store: the recipe measured on LoCoMo.
 
 ``recall(store, namespace_prefix, query, ...)`` asks the store for ranked candidates by
-vector similarity and by BM25 (``store.search(..., mode="vector" | "text")``, as
+vector similarity and by BM25 in one round trip (``mode="vector" | "text"`` per search, as
 :class:`langmem_ext.store.RedisStore` offers), then, with pure functions shared by the sync
-and async paths:
+and async paths and by :class:`~langmem_ext.long_term.RecallNode`:
 
 1. **fuses** them: each list's scores become z-scores over its candidates (a candidate
    missing from a list gets that list's lowest z), then ``(1 - w) * text + w * vector``;
@@ -23,21 +23,27 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from langgraph.store.base import BaseStore, SearchItem
+from langgraph.store.base import BaseStore, Op, Result, SearchItem, SearchOp
 
 __all__ = [
     "RecallMode",
     "arecall",
+    "asearch_batch",
+    "fuse_results",
     "fuse_scores",
+    "list_names",
     "propagate_neighbors",
     "query_time_hints",
     "recall",
+    "search_batch",
+    "supports_text_search",
     "time_boosts",
 ]
 
@@ -197,37 +203,95 @@ def _when(value: Mapping[str, Any]) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def _neighbor_weight(mode: str, weight: float | None) -> float:
-    if weight is None:
-        return 0.2 if mode.startswith("hybrid") else 0.0
-    return weight
+def supports_text_search(store: BaseStore) -> bool:
+    """Whether ``store`` ranks by BM25 as well as by vector (``search(..., mode="text")``).
+
+    True for :class:`langmem_ext.store.RedisStore` / ``AsyncRedisStore`` with an index.
+
+    >>> from langgraph.store.memory import InMemoryStore
+    >>> supports_text_search(InMemoryStore())
+    False
+    """
+    return hasattr(store, "_mode_op") and bool(getattr(store, "index_config", None))
 
 
-def _check(mode: str, limit: int, depth: int) -> list[str]:
+def list_names(mode: str, store: BaseStore) -> list[str]:
+    """The ranked lists ``mode`` fuses on ``store`` (``"text"``, ``"vector"`` or both).
+
+    Raises:
+        ValueError: An unknown mode, or ``"text"`` on a store without BM25 search.
+    """
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
-    if limit < 1 or depth < limit:
-        raise ValueError(f"need 1 <= limit <= depth, got limit={limit}, depth={depth}")
-    return ["vector"] if mode == "vector" else ["text"] if mode == "text" else ["text", "vector"]
+    if mode == "vector":
+        return ["vector"]
+    if not supports_text_search(store):
+        if mode == "text":
+            raise ValueError(
+                f"{type(store).__name__} has no text (BM25) search: use mode='vector' or 'hybrid' (which "
+                "falls back to vector), or a langmem_ext.store.RedisStore, which searches by vector, text or both"
+            )
+        return ["vector"]
+    return ["text"] if mode == "text" else ["text", "vector"]
 
 
-def _combine(
+def search_batch(store: BaseStore, ops: Sequence[Op], modes: Mapping[int, str]) -> list[Result]:
+    """``store.batch(ops)`` with a ranking mode per search op (index -> mode), one round trip.
+
+    Modes apply only on stores with :func:`supports_text_search`; elsewhere every search
+    ranks as the store does (by vector), so pass ``"text"`` only after :func:`list_names`.
+    """
+    if modes and supports_text_search(store) and hasattr(store, "_drive"):
+        return store._drive(store._batch_gen(list(ops), dict(modes)))  # type: ignore[attr-defined]
+    return store.batch(list(ops))
+
+
+async def asearch_batch(store: BaseStore, ops: Sequence[Op], modes: Mapping[int, str]) -> list[Result]:
+    """Async :func:`search_batch`."""
+    if modes and supports_text_search(store):
+        if hasattr(store, "_adrive"):
+            return await store._adrive(store._batch_gen(list(ops), dict(modes)))  # type: ignore[attr-defined]
+        if hasattr(store, "_drive"):
+            return await asyncio.to_thread(search_batch, store, ops, modes)
+    return await store.abatch(list(ops))
+
+
+def _uid(item: SearchItem) -> str:
+    return "\x1f".join(item.namespace) + "\x1e" + item.key
+
+
+def fuse_results(
     query: str,
-    found: Mapping[str, list[SearchItem]],
+    found: Mapping[str, Sequence[SearchItem]],
     *,
-    mode: str,
-    limit: int,
-    vector_weight: float,
-    neighbor_weight: float,
-    neighbor_window: timedelta,
-    time_weight: float,
+    mode: RecallMode = "hybrid",
+    vector_weight: float = 0.5,
+    neighbor_weight: float | None = None,
+    neighbor_window: timedelta = timedelta(minutes=2),
+    time_weight: float = 0.5,
 ) -> list[SearchItem]:
+    """Rank search results (``{"text": [...], "vector": [...]}``) by the recipe, best first.
+
+    Pure: :func:`recall`, :func:`arecall` and ``RecallNode`` share it. Each result's
+    ``score`` is the fused score; an item found in several lists appears once.
+
+    Args:
+        query: The query the lists answer (read for time hints).
+        found: Search results per list name.
+        mode: ``"hybrid+time"`` adds the time boosts; the other modes do not.
+        vector_weight: Weight of the vector list in the fusion (0..1).
+        neighbor_weight: Share of a neighbour's score passed on; default 0.2 in the
+            hybrid modes, 0 otherwise.
+        neighbor_window: How close in ``occurred_at`` (or ``valid_from``) neighbours are.
+        time_weight: Boost per time signal in ``"hybrid+time"`` (z-score units).
+    """
+    weight = (0.2 if mode.startswith("hybrid") else 0.0) if neighbor_weight is None else neighbor_weight
     items: dict[str, SearchItem] = {}
     lists: dict[str, list[tuple[str, float]]] = {}
     for name, hits in found.items():
         pairs = []
         for it in hits:
-            uid = "\x1f".join(it.namespace) + "\x1e" + it.key
+            uid = _uid(it)
             items.setdefault(uid, it)
             pairs.append((uid, float(it.score if it.score is not None else 0.0)))
         lists[name] = pairs
@@ -237,12 +301,12 @@ def _combine(
         when = _when(it.value)
         if when is not None:
             places[uid] = (tuple(it.namespace), when)
-    scores = propagate_neighbors(scores, places, weight=neighbor_weight, window=neighbor_window)
+    scores = propagate_neighbors(scores, places, weight=weight, window=neighbor_window)
     if mode == "hybrid+time" and time_weight:
         cands = {uid: (str(it.value.get("content", "")), _when(it.value)) for uid, it in items.items()}
         for uid, b in time_boosts(query, cands).items():
             scores[uid] += time_weight * b
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:limit]
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     return [
         SearchItem(
             namespace=tuple(items[uid].namespace),
@@ -256,14 +320,13 @@ def _combine(
     ]
 
 
-def _search_kwargs(store: BaseStore, name: str) -> dict[str, Any]:
-    modes = getattr(store, "index_config", None) or {}
-    if not hasattr(store, "_mode_op") and name == "text":
-        raise ValueError(
-            f"{type(store).__name__} has no text (BM25) search: use mode='vector', or a "
-            "langmem_ext.store.RedisStore, which searches by vector, text or both"
-        )
-    return {"mode": name} if hasattr(store, "_mode_op") else {}
+def _plan(store: BaseStore, namespace_prefix: tuple[str, ...], query: str, *, mode: str, limit: int,
+          depth: int, filter: dict[str, Any] | None) -> tuple[list[str], list[SearchOp]]:
+    names = list_names(mode, store)
+    if limit < 1 or depth < limit:
+        raise ValueError(f"need 1 <= limit <= depth, got limit={limit}, depth={depth}")
+    ops = [SearchOp(tuple(namespace_prefix), filter, depth, 0, query) for _ in names]
+    return names, ops
 
 
 def recall(
@@ -283,13 +346,14 @@ def recall(
     """The ``limit`` best memories for ``query`` (see the module docstring for the recipe).
 
     Args:
-        store: A LangGraph store with a vector index; ``text``/``hybrid`` modes need one
-            that also searches by BM25 (``langmem_ext.store.RedisStore``).
+        store: A LangGraph store with a vector index; ``"text"`` needs one that also
+            searches by BM25 (``langmem_ext.store.RedisStore``), and the hybrid modes
+            use the vector list alone without it.
         namespace_prefix: Where to search, e.g. ``("memories", "u1")``.
         query: The question or message.
         limit: Results to return.
         mode: ``"vector"``, ``"text"`` (BM25), ``"hybrid"`` or ``"hybrid+time"``.
-        filter: Passed to ``store.search``.
+        filter: Passed to the store's search.
         depth: Candidates fetched per list before fusion.
         vector_weight: Weight of the vector list in the fusion (0..1).
         neighbor_weight: Share of a neighbour's score passed on (0 = off); default 0.2 in
@@ -301,16 +365,13 @@ def recall(
         ``SearchItem``s, best first, ``score`` = the fused score.
 
     Raises:
-        ValueError: Bad option values, or a text mode on a store without BM25.
+        ValueError: Bad option values, or ``"text"`` on a store without BM25.
     """
-    names = _check(mode, limit, depth)
-    found = {}
-    for name in names:
-        kwargs = _search_kwargs(store, name)
-        found[name] = store.search(namespace_prefix, query=query, filter=filter, limit=depth, **kwargs)
-    return _combine(query, found, mode=mode, limit=limit, vector_weight=vector_weight,
-                    neighbor_weight=_neighbor_weight(mode, neighbor_weight), neighbor_window=neighbor_window,
-                    time_weight=time_weight)
+    names, ops = _plan(store, namespace_prefix, query, mode=mode, limit=limit, depth=depth, filter=filter)
+    results = search_batch(store, ops, dict(enumerate(names)))
+    return fuse_results(query, dict(zip(names, results)), mode=mode, vector_weight=vector_weight,
+                        neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
+                        time_weight=time_weight)[:limit]
 
 
 async def arecall(
@@ -328,11 +389,8 @@ async def arecall(
     time_weight: float = 0.5,
 ) -> list[SearchItem]:
     """Async :func:`recall`."""
-    names = _check(mode, limit, depth)
-    found = {}
-    for name in names:
-        kwargs = _search_kwargs(store, name)
-        found[name] = await store.asearch(namespace_prefix, query=query, filter=filter, limit=depth, **kwargs)
-    return _combine(query, found, mode=mode, limit=limit, vector_weight=vector_weight,
-                    neighbor_weight=_neighbor_weight(mode, neighbor_weight), neighbor_window=neighbor_window,
-                    time_weight=time_weight)
+    names, ops = _plan(store, namespace_prefix, query, mode=mode, limit=limit, depth=depth, filter=filter)
+    results = await asearch_batch(store, ops, dict(enumerate(names)))
+    return fuse_results(query, dict(zip(names, results)), mode=mode, vector_weight=vector_weight,
+                        neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
+                        time_weight=time_weight)[:limit]

@@ -1,5 +1,8 @@
+"""The retrieval recipe (fusion, neighbours, time) over real stores."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -7,17 +10,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langgraph.store.memory import InMemoryStore
 
+from langmem_ext.connection import connect
+from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
 from langmem_ext.long_term import EpisodicMemory, SemanticMemory, put_memories
-from langmem_ext.long_term.eval.retrieval import (
+from langmem_ext.long_term.retrieval import (
     arecall,
     fuse_scores,
     propagate_neighbors,
     query_time_hints,
     recall,
+    supports_text_search,
     time_boosts,
 )
+from langmem_ext.store import RedisStore
 
 T0 = datetime(2023, 5, 8, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLMEmbeddings:
+    return MiniLMEmbeddings()
+
+
+@pytest.fixture
+def store(redis_url: str, minilm: MiniLMEmbeddings) -> Iterator[RedisStore]:
+    """A RedisStore with real (offline MiniLM) embeddings: meaning matters in these tests."""
+    client = connect(redis_url)
+    st = RedisStore(client, index={"dims": MINILM_DIMS, "embed": minilm, "fields": ["content"]})
+    st.setup()
+    try:
+        yield st
+    finally:
+        client.close()
 
 
 def test_fusion_rewards_agreement_and_respects_the_weight():
@@ -100,12 +124,16 @@ async def test_async_recall_matches_sync(store):
     assert async_ == sync and sync[0][0] == "e2"
 
 
-def test_bad_options_and_stores_without_bm25():
+def test_bad_options_and_stores_without_bm25(store):
     mem = InMemoryStore(index={"dims": 2, "embed": lambda texts: [[1.0, float(len(t))] for t in texts]})
-    put_memories(mem, ("u",), [SemanticMemory(content="x")])
+    put_memories(mem, ("u",), [SemanticMemory(content="x"), SemanticMemory(content="yyyy")])
+    assert supports_text_search(store) and not supports_text_search(mem)
     assert len(recall(mem, ("u",), "x", limit=1, mode="vector")) == 1
+    # hybrid falls back to the vector list alone: the same order as the store's vector search
+    plain = [h.key for h in mem.search(("u",), query="x", limit=2)]
+    assert [h.key for h in recall(mem, ("u",), "x", limit=2, mode="hybrid")] == plain
     with pytest.raises(ValueError, match="no text"):
-        recall(mem, ("u",), "x", mode="hybrid")
+        recall(mem, ("u",), "x", mode="text")
     with pytest.raises(ValueError, match="mode must be"):
         recall(mem, ("u",), "x", mode="bm25")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="limit <= depth"):
