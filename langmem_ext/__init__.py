@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "EmbeddedRedis": "langmem_ext.server",
     "redis_url": "langmem_ext.server",
     "MiniLMEmbeddings": "langmem_ext.embeddings",
+    "Limits": "langmem_ext.limits",
+    "LimitExceededError": "langmem_ext.limits",
     # short-term memory
     "TrimNode": "langmem_ext.short_term",
     "SummarizationNode": "langmem_ext.short_term",
@@ -55,6 +57,7 @@ __all__ = [*_EXPORTS, "__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from langmem_ext.checkpoint import AsyncRedisSaver, RedisSaver
     from langmem_ext.embeddings import MiniLMEmbeddings
+    from langmem_ext.limits import LimitExceededError, Limits
     from langmem_ext.long_term import (
         EpisodicMemory,
         ProceduralMemory,
