@@ -192,8 +192,8 @@ def time_boosts(
     return out
 
 
-def _when(value: Mapping[str, Any]) -> datetime | None:
-    raw = value.get("occurred_at") or value.get("valid_from")
+def _when(value: Mapping[str, Any], fields: tuple[str, ...] = ("occurred_at", "valid_from")) -> datetime | None:
+    raw = next((value[f] for f in fields if value.get(f)), None)
     if not isinstance(raw, str):
         return raw if isinstance(raw, datetime) else None
     try:
@@ -269,6 +269,7 @@ def fuse_results(
     neighbor_weight: float | None = None,
     neighbor_window: timedelta = timedelta(minutes=2),
     time_weight: float = 0.5,
+    neighbor_time: Literal["occurred_at", "occurred_or_valid"] = "occurred_or_valid",
 ) -> list[SearchItem]:
     """Rank search results (``{"text": [...], "vector": [...]}``) by the recipe, best first.
 
@@ -284,7 +285,10 @@ def fuse_results(
             hybrid modes, 0 otherwise.
         neighbor_window: How close in ``occurred_at`` (or ``valid_from``) neighbours are.
         time_weight: Boost per time signal in ``"hybrid+time"`` (z-score units).
+        neighbor_time: The time that places a memory for neighbours: ``"occurred_at"``
+            (episodes only) or ``"occurred_or_valid"`` (also facts' ``valid_from``).
     """
+    fields = ("occurred_at",) if neighbor_time == "occurred_at" else ("occurred_at", "valid_from")
     weight = (0.2 if mode.startswith("hybrid") else 0.0) if neighbor_weight is None else neighbor_weight
     items: dict[str, SearchItem] = {}
     lists: dict[str, list[tuple[str, float]]] = {}
@@ -298,7 +302,7 @@ def fuse_results(
     scores = fuse_scores(lists, vector_weight=vector_weight)
     places = {}
     for uid, it in items.items():
-        when = _when(it.value)
+        when = _when(it.value, fields)
         if when is not None:
             places[uid] = (tuple(it.namespace), when)
     scores = propagate_neighbors(scores, places, weight=weight, window=neighbor_window)

@@ -201,3 +201,90 @@ def test_rules_cache_invalidated_by_local_writes(store):
     assert len(node.recall([HumanMessage("hi there")], config=CONFIG).rules) == 3  # our own write invalidates
     fresh = RecallNode(store=store, rules_ttl=0)
     assert len(fresh.recall([HumanMessage("hi there")], config=CONFIG).rules) == 3
+
+
+# ---- relevance by the retrieval recipe (mode=) ---------------------------------------------
+
+RARE = "Quillfeather"
+
+
+def _boat_embed(texts):
+    """A fake embedding that hides the answer: every text about a 'boat' points one way,
+    everything else the other, so the only memory naming the rare brand ranks last by vector."""
+    return [[1.0, 0.0] if "boat" in t.lower() else [0.0, 1.0] for t in texts]
+
+
+def _seed_rare(store):
+    distractors = [SemanticMemory(content=f"User took boat trip number {i} on the lake") for i in range(30)]
+    target = SemanticMemory(content=f"User's paddle is made by {RARE}")
+    put_memories(store, SEM, [*distractors, target])
+    return target
+
+
+ASK = [HumanMessage(f"Which boat paddle brand was it, {RARE}?")]
+
+
+def _redis_store(redis_url):
+    from langmem_ext.connection import connect
+    from langmem_ext.store import RedisStore
+
+    store = RedisStore(connect(redis_url), index={"dims": 2, "embed": _boat_embed, "fields": ["content"]})
+    store.setup()
+    return store
+
+
+def test_hybrid_recall_finds_a_memory_only_its_rare_word_finds(redis_url):
+    store = _redis_store(redis_url)
+    target = _seed_rare(store)
+    kw = {"store": store, "reinforce": "off", "include_rules": False, "quotas": {"semantic": 3, "episodic": 0}}
+    hybrid = RecallNode(**kw).recall(ASK, config=CONFIG)  # the default mode on RedisStore
+    assert hybrid.memories[0].id == target.id
+    assert RecallNode(**kw, mode="text").recall(ASK, config=CONFIG).memories[0].id == target.id
+    vector = RecallNode(**kw, mode="vector").recall(ASK, config=CONFIG)
+    assert target.id not in {m.id for m in vector.memories}  # so hybrid's hit came from BM25
+
+
+async def test_async_hybrid_recall_matches_sync(redis_url):
+    from langmem_ext.store import AsyncRedisStore
+
+    target = _seed_rare(_redis_store(redis_url))
+    kw = {"reinforce": "off", "include_rules": False}
+    sync = RecallNode(store=_redis_store(redis_url), **kw).recall(ASK, config=CONFIG)
+    async with AsyncRedisStore.from_conn_string(redis_url, index={"dims": 2, "embed": _boat_embed, "fields": ["content"]}) as astore:
+        for store in (astore, _redis_store(redis_url)):
+            got = await RecallNode(store=store, **kw).arecall(ASK, config=CONFIG)
+            assert [m.id for m in got.memories] == [m.id for m in sync.memories]
+    assert sync.memories[0].id == target.id
+
+
+def test_hybrid_falls_back_to_vector_on_in_memory_store():
+    store = InMemoryStore(index={"dims": 2, "embed": _boat_embed, "fields": ["content"]})
+    target = _seed_rare(store)
+    kw = {"store": store, "reinforce": "off", "include_rules": False}
+    hybrid = RecallNode(**kw).recall(ASK, config=CONFIG)
+    vector = RecallNode(**kw, mode="vector").recall(ASK, config=CONFIG)
+    assert [m.id for m in hybrid.memories] == [m.id for m in vector.memories] and hybrid.memories
+    assert target.id not in {m.id for m in hybrid.memories}  # no BM25 here: the fake embedding hides it
+    with pytest.raises(ValueError, match="no text"):
+        RecallNode(store=store, mode="text")
+    with pytest.raises(ValueError, match="mode must be"):
+        RecallNode(mode="bm25")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="vector_weight"):
+        RecallNode(vector_weight=2.0)
+
+
+def test_hybrid_time_favours_memories_from_the_named_period(redis_url):
+    store = _redis_store(redis_url)
+    t0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    march = [EpisodicMemory(situation="User trained for the Porto marathon" + ", a long run" * (i % 2) + " with friends" * i,
+                            occurred_at=t0 + timedelta(days=i)) for i in range(4)]
+    may = EpisodicMemory(situation="User trained for the marathon with friends",  # lexically weakest
+                         occurred_at=datetime(2024, 5, 12, tzinfo=timezone.utc))
+    put_memories(store, EPI, [*march, may])
+    ask = [HumanMessage("Did I run the Porto marathon in May 2024?")]
+    kw = {"store": store, "reinforce": "off", "include_rules": False, "quotas": {"semantic": 0, "episodic": 5},
+          "weights": RankWeights(relevance=1, recency=0, importance=0, strength=0)}
+    plain = [m.id for m in RecallNode(**kw, mode="hybrid").recall(ask, config=CONFIG).memories]
+    timed = [m.id for m in RecallNode(**kw, mode="hybrid+time").recall(ask, config=CONFIG).memories]
+    assert plain[-1] == may.id
+    assert timed.index(may.id) < min(timed.index(march[0].id), timed.index(march[2].id))
