@@ -110,7 +110,7 @@ def main() -> None:
              "`recall(neighbor_weight=, neighbor_window=)`"),
             ("z-score fusion + facts, no neighbours",
              run(units="turns", mode="hybrid", recall_options={"neighbor_weight": 0.0}),
-             "`TurnMemory.facts` (written by the writer)"),
+             "`EpisodicMemory.facts`"),
             ("+ neighbours = **hybrid**", results[("turns", "hybrid")], "`recall(mode=\"hybrid\")`"),
             ("+ time-aware query handling = **hybrid+time**", results[("turns", "hybrid+time")],
              "`recall(mode=\"hybrid+time\", time_weight=)`"),
@@ -132,8 +132,10 @@ def main() -> None:
 
 USAGE = """## Use it
 
-The recall recipe is a function over any LangGraph store (BM25 and hybrid modes need
-`RedisStore`); memories are written with the product's writer:
+The recall recipe is a product function over any LangGraph store
+(`langmem_ext.long_term.recall`; BM25 needs `RedisStore`, and the hybrid modes use the
+vector list alone on other stores). `RecallNode` ranks its relevance component with the same
+recipe (`mode="hybrid"` by default). Memories are written with the product's writer:
 
 ```python
 import os
@@ -141,8 +143,7 @@ from datetime import datetime, timedelta, timezone
 
 from langmem_ext.connection import connect
 from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
-from langmem_ext.long_term import EpisodicMemory, put_memories
-from langmem_ext.long_term.eval import recall
+from langmem_ext.long_term import EpisodicMemory, put_memories, recall
 from langmem_ext.store import RedisStore
 
 store = RedisStore(connect(os.environ["REDIS_URL"]), prefix="docs-recall",
@@ -180,7 +181,7 @@ def write_docs(saved: dict[str, Any], quick: bool) -> None:
         f"Evidence recall@k (the paper's Table 3 metric) on {scope}, {n_q} questions with evidence, "
         "measured through the product path: each conversation is written with `put_memories` "
         "into a `RedisStore` (RediSearch 2.10 BM25 + HNSW, offline MiniLM-L6-v2 vectors) and every "
-        "question is asked with `langmem_ext.long_term.eval.recall`. No LLM anywhere. "
+        "question is asked with `langmem_ext.long_term.recall`. No LLM anywhere. "
         + saved["machine"] + f" Whole run: {elapsed:.0f} s.",
         "",
         "How units are counted: k counts retrieved memories. A turn covers its own dia_id; an "
@@ -205,9 +206,11 @@ def write_docs(saved: dict[str, Any], quick: bool) -> None:
         "- **What a memory holds** (`units.turn_memories`): speaker, the text with relative dates "
         "resolved against the message time (`long_term.dates.annotate_dates`), the shared image's "
         "caption, and the date in the content (`EpisodicMemory.content`).",
-        "- **Extracted facts as index keys** (`TurnMemory.facts`): the facts reflection drew from a "
+        "- **Extracted facts as index keys** (`EpisodicMemory.facts`): the facts reflection drew from a "
         "message are added to that message's searchable text. LoCoMo's `observation` facts stand "
-        "in for what our reflection writes (same shape: fact + source turn).",
+        "in for what our reflection writes (same shape: fact + source turn). Next step: reflection "
+        "writes its semantic facts with their source message ids but does not yet copy them onto "
+        "the source episodes' `facts`; until it does, fill `facts` when writing episodes.",
         "- **Fusion** (`recall`, `vector_weight`): each list (BM25, vector) is z-scored over its "
         "candidates, then mixed; better here than the store's rank fusion.",
         "- **Neighbours** (`recall`, `neighbor_weight`, `neighbor_window`): a memory gains part of "

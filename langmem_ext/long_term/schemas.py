@@ -159,6 +159,11 @@ class EpisodicMemory(MemoryBase):
     )
     participants: list[str] = Field(default_factory=list, description="Who took part.")
     source_ids: list[str] = Field(default_factory=list, description="Ids of the messages (or dialogue turns) it came from.")
+    facts: list[str] = Field(
+        default_factory=list,
+        description="Facts extracted from this episode (e.g. by reflection), added to its searchable text so a "
+        "question phrased like a fact finds the episode.",
+    )
 
     @field_validator("occurred_at")
     @classmethod
@@ -167,7 +172,7 @@ class EpisodicMemory(MemoryBase):
             return value.replace(tzinfo=timezone.utc)
         return value
 
-    @computed_field(description="Searchable text built from the episode's fields.")  # type: ignore[prop-decorator]
+    @computed_field(description="Searchable text built from the episode's fields, then its facts.")  # type: ignore[prop-decorator]
     @property
     def content(self) -> str:
         parts = []
@@ -180,6 +185,8 @@ class EpisodicMemory(MemoryBase):
             parts.append(f"Why: {self.why}")
         if self.outcome:
             parts.append(f"Outcome: {self.outcome}")
+        if self.facts:
+            parts.append("Facts: " + " ".join(self.facts))
         return " ".join(parts)
 
 

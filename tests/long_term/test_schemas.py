@@ -45,6 +45,14 @@ def test_episodic_content_uses_fields():
     assert ep.content == "S Action: A Why: W Outcome: O"
 
 
+def test_episode_facts_are_index_keys():
+    ep = EpisodicMemory(situation="Ben: look at my puppy!", facts=["Ben adopted a beagle.", "It is called Biscuit."])
+    assert ep.content == "Ben: look at my puppy! Facts: Ben adopted a beagle. It is called Biscuit."
+    back = from_value(to_value(ep))
+    assert isinstance(back, EpisodicMemory) and back.facts == ep.facts and back.content == ep.content
+    assert "Facts" not in EpisodicMemory(situation="S").content
+
+
 def test_naive_datetimes_become_utc():
     fact = SemanticMemory(content="x", valid_from=datetime(2024, 1, 1))
     assert fact.valid_from.tzinfo is timezone.utc

@@ -31,7 +31,6 @@ from langmem_ext.long_term.retrieval import (
 )
 from langmem_ext.long_term.eval.runner import DEFAULT_KS, CachedEmbeddings, run_locomo_eval
 from langmem_ext.long_term.eval.units import (
-    TurnMemory,
     Units,
     memory_turn_ids,
     observation_memories,
@@ -49,7 +48,6 @@ __all__ = [
     "LocomoTurn",
     "Observation",
     "RecallMode",
-    "TurnMemory",
     "Units",
     "aggregate_recall",
     "arecall",

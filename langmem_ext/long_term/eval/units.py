@@ -2,10 +2,10 @@
 
 Three kinds of unit, each written through :func:`langmem_ext.long_term.put_memories`:
 
-* ``turns``: one episode per dialogue turn (:class:`TurnMemory`, an ``EpisodicMemory`` with
-  ``facts``): the speaker and the text, relative dates resolved against the session date
+* ``turns``: one ``EpisodicMemory`` per dialogue turn: the speaker and the text, relative dates resolved against the session date
   (``annotate_dates``), the shared photo's caption, the session date in the content, and
-  (``with_facts=True``) the facts extracted from that very turn as extra index keys.
+  (``with_facts=True``) the facts extracted from that very turn as extra index keys
+  (``EpisodicMemory.facts``, LongMemEval's "fact-augmented keys").
   LoCoMo dates sessions only; turns are spaced ``turn_spacing`` apart from the session
   start so that their order survives as ``occurred_at`` (used for neighbour propagation).
 * ``observations``: one ``SemanticMemory`` per extracted fact, ``source_ids`` = its turns.
@@ -21,15 +21,12 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, computed_field
-
 from langmem_ext.long_term.dates import annotate_dates
 from langmem_ext.long_term.eval.locomo import LocomoConversation, LocomoTurn
-from langmem_ext.long_term.schemas import EpisodicMemory, MemoryBase, SemanticMemory, register_memory_kind
+from langmem_ext.long_term.schemas import EpisodicMemory, MemoryBase, SemanticMemory
 
 __all__ = [
     "Units",
-    "TurnMemory",
     "memory_turn_ids",
     "observation_memories",
     "summary_memories",
@@ -39,27 +36,6 @@ __all__ = [
 ]
 
 Units = Literal["turns", "observations", "summaries"]
-
-
-@register_memory_kind
-class TurnMemory(EpisodicMemory):
-    """An episode (one message of a conversation) whose index keys include extracted facts.
-
-    The facts are what reflection drew from this message; putting them in the searchable
-    content lets a question phrased like the fact find the message (LongMemEval's
-    "fact-augmented keys").
-    """
-
-    kind: Literal["turn"] = Field(default="turn", description="Always 'turn'.")  # type: ignore[assignment]
-    facts: list[str] = Field(
-        default_factory=list, description="Facts extracted from this message, added to its searchable text."
-    )
-
-    @computed_field(description="Searchable text: the episode, then its facts.")  # type: ignore[prop-decorator]
-    @property
-    def content(self) -> str:
-        base = EpisodicMemory.content.fget(self)  # type: ignore[attr-defined]
-        return base + (" Facts: " + " ".join(self.facts) if self.facts else "")
 
 
 def turn_situation(turn: LocomoTurn, *, resolve_dates: bool = True, captions: bool = True) -> str:
@@ -100,7 +76,7 @@ def turn_memories(
         i = position[turn.session]
         position[turn.session] += 1
         out.append(
-            TurnMemory(
+            EpisodicMemory(
                 id=_memory_id(conv.sample_id, "turn", turn.dia_id),
                 situation=turn_situation(turn),
                 occurred_at=turn.date + i * turn_spacing,

@@ -18,7 +18,7 @@ def test_tiny_conversation_end_to_end(tiny_locomo, store):
     assert out["by_category"]["1"]["n"] == 1 and out["n_memories"] == 8
     # what was written went through the product's write path
     (item,) = [i for i in store.search(("locomo", "tiny-1", "turns"), limit=20) if i.key.endswith("D1:2")]
-    assert item.value["kind"] == "turn" and item.value["source_ids"] == ["D1:2"]
+    assert item.value["kind"] == "episodic" and item.value["facts"] and item.value["source_ids"] == ["D1:2"]
 
 
 @pytest.mark.parametrize("units", ["observations", "summaries"])

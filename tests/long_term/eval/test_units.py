@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from langmem_ext.long_term import from_value, to_value
+from langmem_ext.long_term import EpisodicMemory, from_value, to_value
 from langmem_ext.long_term.eval.locomo import load_locomo
-from langmem_ext.long_term.eval.units import TurnMemory, memory_turn_ids, units_for
+from langmem_ext.long_term.eval.units import memory_turn_ids, units_for
 
 
 def test_turn_memories_hold_speaker_dates_caption_and_own_facts(tiny_locomo):
@@ -25,7 +25,7 @@ def test_turn_memories_hold_speaker_dates_caption_and_own_facts(tiny_locomo):
     assert turns[1].occurred_at - turns[0].occurred_at == timedelta(minutes=1)
     assert turns[4].occurred_at == conv.session_dates[2]
     back = from_value(values[1])
-    assert isinstance(back, TurnMemory) and back.facts == ["Ben adopted a beagle puppy called Biscuit."]
+    assert isinstance(back, EpisodicMemory) and back.facts == ["Ben adopted a beagle puppy called Biscuit."]
     assert memory_turn_ids(values[1]) == ["D1:2"]
     plain = [to_value(m)["content"] for m in units_for(conv, "turns", with_facts=False)]
     assert not any("Facts:" in c for c in plain)
