@@ -263,8 +263,16 @@ def test_eval_locomo_reports_recall_at_k(redis_url, tmp_path, capsys) -> None:
     result = json.loads(capsys.readouterr().out)
     assert result["n_questions"] == 2 and set(result["recall"]) == {"1", "3"}
     assert result["recall"]["3"] == 1.0  # three turns: everything is within k=3
-    assert main(["--redis-url", redis_url, "eval", "locomo", str(data), "--k", "1", "--mode", "text"]) == 0
-    assert "R@1" in capsys.readouterr().out
+    args = ["--redis-url", redis_url, "eval", "locomo", str(data), "--k", "1", "--mode", "text"]
+    assert main([*args, "--json"]) == 0
+    at_1 = json.loads(capsys.readouterr().out)["recall"]["1"]
+    assert main(args) == 0  # without --json: the human table
+    table = capsys.readouterr().out
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(table)
+    assert "mode=text" in table and "R@1" in table and "4 single-hop" in table
+    (all_row,) = [line for line in table.splitlines() if " all " in line]
+    assert f"{100 * at_1:.1f}" in all_row
 
 
 # ----------------------------------------------------------------------------- bench

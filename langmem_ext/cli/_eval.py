@@ -1,7 +1,8 @@
 """``langmem-ext eval locomo FILE``: retrieval recall@k on LoCoMo through our store.
 
 A thin wrapper over ``langmem_ext.long_term.eval.run_locomo_eval``; the dataset file is
-the user's own copy of LoCoMo (``locomo10.json``), never downloaded here.
+the user's own copy of LoCoMo (``locomo10.json``), never downloaded here. Prints the
+recall table per category (``print_locomo_report``), or the raw result with ``--json``.
 """
 
 from __future__ import annotations
@@ -91,10 +92,7 @@ def _locomo(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return 0
-    try:
-        from langmem_ext.long_term.eval import format_locomo_report
+    from langmem_ext.long_term.eval import print_locomo_report
 
-        console().print(format_locomo_report(data), markup=False)
-    except (ImportError, KeyError, TypeError):
-        console().print_json(json.dumps(data, default=str))
+    print_locomo_report(data, console=console())
     return 0
