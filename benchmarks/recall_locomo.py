@@ -134,8 +134,10 @@ USAGE = """## Use it
 
 The recall recipe is a product function over any LangGraph store
 (`langmem_ext.long_term.recall`; BM25 needs `RedisStore`, and the hybrid modes use the
-vector list alone on other stores). `RecallNode` ranks its relevance component with the same
-recipe (`mode="hybrid"` by default). Memories are written with the product's writer:
+vector list alone on other stores). `RecallNode(mode="hybrid")` ranks its relevance component
+with the same recipe; its default is still `"vector"`, because in the offline demo conversation
+hybrid lost one of four cross-thread recalls (see `RecallNode`'s docstring). Memories are
+written with the product's writer:
 
 ```python
 import os

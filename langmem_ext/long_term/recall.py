@@ -5,11 +5,15 @@ Ranking is pure and configurable: each candidate gets
 ``score = w_rel * relevance + w_rec * recency + w_imp * importance + w_str * strength``
 
 with every component normalised to [0, 1]: relevance comes from the retrieval
-recipe of :mod:`~langmem_ext.long_term.retrieval` (``mode``): ``"hybrid"`` (the
-default) fuses the BM25 and vector rankings by z-score and passes a share of a
-strong episode's score to the episodes next to it in time; ``"hybrid+time"`` also
-favours dated memories for *when* questions; ``"text"`` is BM25 alone and
-``"vector"`` the store's similarity alone. On stores without BM25 search
+recipe of :mod:`~langmem_ext.long_term.retrieval` (``mode``): ``"vector"`` (the
+default for now) is the store's similarity alone; ``"hybrid"`` fuses the BM25 and
+vector rankings by z-score and passes a share of a strong episode's score to the
+episodes next to it in time (the LoCoMo recipe of docs/recall.md); ``"hybrid+time"``
+also favours dated memories for *when* questions; ``"text"`` is BM25 alone.
+Hybrid is not the default yet: in the offline demo conversation it lost one of four
+cross-thread recalls (the store's BM25 ranked chat episodes poorly), and in a live
+chat every episode lies within the neighbour window of every other, so propagation
+lifts episodes over facts. On stores without BM25 search
 (``InMemoryStore``, any other ``BaseStore``) the hybrid modes use the vector list
 alone. The score is min-max normalised over the candidates (the best of all
 queries that found it); recency decays exponentially with the time since the
@@ -138,9 +142,9 @@ class RecallNode(RunnableLambda):
             trip per recall). Writes through this package in this process
             invalidate the cache at once; writes by other processes show within
             ``rules_ttl``. 0 disables the cache.
-        mode: How relevance is ranked: ``"hybrid"`` (BM25 + vector, z-score fused,
-            with neighbour propagation between episodes), ``"hybrid+time"``,
-            ``"vector"`` or ``"text"`` (see the module docstring). The hybrid modes
+        mode: How relevance is ranked: ``"vector"`` (default), ``"hybrid"`` (BM25 +
+            vector, z-score fused, with neighbour propagation between episodes),
+            ``"hybrid+time"`` or ``"text"`` (see the module docstring). The hybrid modes
             fall back to vector on stores without BM25; ``"text"`` needs one with it.
         vector_weight: Weight of the vector ranking in the hybrid fusion (0..1).
         neighbor_weight: Share of an episode's fused score passed to the episodes
@@ -175,7 +179,7 @@ class RecallNode(RunnableLambda):
         max_queries: int = 3,
         per_query: int = 8,
         reinforce: Literal["background", "inline", "off"] = "background",
-        mode: RecallMode = "hybrid",
+        mode: RecallMode = "vector",
         vector_weight: float = 0.5,
         neighbor_weight: float = 0.2,
         neighbor_window: timedelta = timedelta(minutes=2),

@@ -237,7 +237,7 @@ def test_hybrid_recall_finds_a_memory_only_its_rare_word_finds(redis_url):
     store = _redis_store(redis_url)
     target = _seed_rare(store)
     kw = {"store": store, "reinforce": "off", "include_rules": False, "quotas": {"semantic": 3, "episodic": 0}}
-    hybrid = RecallNode(**kw).recall(ASK, config=CONFIG)  # the default mode on RedisStore
+    hybrid = RecallNode(**kw, mode="hybrid").recall(ASK, config=CONFIG)
     assert hybrid.memories[0].id == target.id
     assert RecallNode(**kw, mode="text").recall(ASK, config=CONFIG).memories[0].id == target.id
     vector = RecallNode(**kw, mode="vector").recall(ASK, config=CONFIG)
@@ -248,7 +248,7 @@ async def test_async_hybrid_recall_matches_sync(redis_url):
     from langmem_ext.store import AsyncRedisStore
 
     target = _seed_rare(_redis_store(redis_url))
-    kw = {"reinforce": "off", "include_rules": False}
+    kw = {"reinforce": "off", "include_rules": False, "mode": "hybrid"}
     sync = RecallNode(store=_redis_store(redis_url), **kw).recall(ASK, config=CONFIG)
     async with AsyncRedisStore.from_conn_string(redis_url, index={"dims": 2, "embed": _boat_embed, "fields": ["content"]}) as astore:
         for store in (astore, _redis_store(redis_url)):
@@ -261,8 +261,8 @@ def test_hybrid_falls_back_to_vector_on_in_memory_store():
     store = InMemoryStore(index={"dims": 2, "embed": _boat_embed, "fields": ["content"]})
     target = _seed_rare(store)
     kw = {"store": store, "reinforce": "off", "include_rules": False}
-    hybrid = RecallNode(**kw).recall(ASK, config=CONFIG)
-    vector = RecallNode(**kw, mode="vector").recall(ASK, config=CONFIG)
+    hybrid = RecallNode(**kw, mode="hybrid").recall(ASK, config=CONFIG)
+    vector = RecallNode(**kw).recall(ASK, config=CONFIG)  # the default mode
     assert [m.id for m in hybrid.memories] == [m.id for m in vector.memories] and hybrid.memories
     assert target.id not in {m.id for m in hybrid.memories}  # no BM25 here: the fake embedding hides it
     with pytest.raises(ValueError, match="no text"):
