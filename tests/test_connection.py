@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,41 +16,6 @@ from langmem_ext.connection import (
 )
 
 
-@pytest.fixture
-def not_redis_port() -> Iterator[int]:
-    """A TCP server that answers every connection with an HTTP response."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            conn.recv(1024)
-            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    thread.join()
-    srv.close()
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_real_server_passes(redis_url: str) -> None:
     info = check_server(connect(redis_url), modules=("search", "json"))
     assert info.version >= (8, 0, 0)
@@ -66,16 +28,16 @@ async def test_real_server_passes_async(redis_url: str) -> None:
     assert "search" in info.modules
 
 
-def test_unreachable_server_fails_fast() -> None:
-    client = connect(f"redis://127.0.0.1:{_closed_port()}", connect_timeout=0.5, retries=1)
+def test_unreachable_server_fails_fast(closed_port: int) -> None:
+    client = connect(f"redis://127.0.0.1:{closed_port}", connect_timeout=0.5, retries=1)
     started = time.monotonic()
     with pytest.raises(RedisUnavailableError, match="REDIS_URL"):
         check_server(client)
     assert time.monotonic() - started < 10
 
 
-async def test_unreachable_server_fails_fast_async() -> None:
-    client = aconnect(f"redis://127.0.0.1:{_closed_port()}", connect_timeout=0.5, retries=1)
+async def test_unreachable_server_fails_fast_async(closed_port: int) -> None:
+    client = aconnect(f"redis://127.0.0.1:{closed_port}", connect_timeout=0.5, retries=1)
     with pytest.raises(RedisUnavailableError, match="Cannot reach Redis"):
         await acheck_server(client)
 

@@ -21,7 +21,6 @@ from langmem_ext.checkpoint import (
 from langmem_ext.connection import IncompatibleServerError, RedisUnavailableError
 
 from .test_base import _cfg, _cp
-from .test_redis import _closed_port
 
 
 def _graph(saver: AsyncRedisSaver, replies: list[str]) -> Any:
@@ -71,10 +70,10 @@ async def test_async_bad_input_is_refused_and_nothing_is_written(
         assert redis_client.dbsize() == schema_only
 
 
-async def test_async_server_checks_name_the_cause() -> None:
+async def test_async_server_checks_name_the_cause(closed_port: int) -> None:
     with pytest.raises(RedisUnavailableError, match="Cannot reach Redis"):
         async with AsyncRedisSaver.from_conn_string(
-            f"redis://127.0.0.1:{_closed_port()}", connect_timeout=0.5, retries=0
+            f"redis://127.0.0.1:{closed_port}", connect_timeout=0.5, retries=0
         ):
             pass
 

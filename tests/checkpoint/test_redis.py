@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -98,50 +96,17 @@ def test_values_the_serializer_cannot_store_leave_the_thread_untouched(
     assert {k: redis_client.dump(k) for k in redis_client.scan_iter()} == before
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-@pytest.fixture
-def http_port() -> Iterator[int]:
-    """A TCP port that answers like a web server, not like Redis."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            conn.recv(1024)
-            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    thread.join()
-    srv.close()
-
-
-def test_unreachable_and_non_redis_servers_fail_fast_with_the_fix(http_port: int) -> None:
+def test_unreachable_and_non_redis_servers_fail_fast_with_the_fix(
+    closed_port: int, not_redis_port: int
+) -> None:
     with pytest.raises(RedisUnavailableError, match="Cannot reach Redis.*REDIS_URL"):
         with RedisSaver.from_conn_string(
-            f"redis://127.0.0.1:{_closed_port()}", connect_timeout=0.5, retries=0
+            f"redis://127.0.0.1:{closed_port}", connect_timeout=0.5, retries=0
         ):
             pass
     with pytest.raises(IncompatibleServerError, match="not as Redis.*port"):
         with RedisSaver.from_conn_string(
-            f"redis://127.0.0.1:{http_port}", connect_timeout=0.5, retries=0
+            f"redis://127.0.0.1:{not_redis_port}", connect_timeout=0.5, retries=0
         ):
             pass
 

@@ -101,14 +101,6 @@ def test_killed_server_fails_fast_then_client_reconnects(tmp_path) -> None:
         server.stop()
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _setup_saver(client: redis.Redis) -> None:
     from langmem_ext.checkpoint import RedisSaver
 
@@ -123,8 +115,10 @@ def _setup_store(client: redis.Redis) -> None:
 
 @pytest.mark.parametrize("setup", [_setup_saver, _setup_store], ids=["saver", "store"])
 @pytest.mark.parametrize("how", ["refused", "partition"])
-def test_backends_fail_at_start_with_a_clear_error(proxy: FaultProxy, setup: object, how: str) -> None:
-    url = f"redis://127.0.0.1:{_closed_port()}" if how == "refused" else proxy.url
+def test_backends_fail_at_start_with_a_clear_error(
+    proxy: FaultProxy, setup: object, how: str, closed_port: int
+) -> None:
+    url = f"redis://127.0.0.1:{closed_port}" if how == "refused" else proxy.url
     proxy.blackhole(how == "partition")
     client = connect(url, connect_timeout=0.3, socket_timeout=0.3, retries=1)
     outcome = within(10, lambda: setup(client))  # type: ignore[operator]
