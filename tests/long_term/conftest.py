@@ -52,3 +52,27 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[BaseStore]:
         return
     for s in make_store(request.param, url):
         yield s
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The offline MiniLM model, loaded once (for tests where meaning matters)."""
+    from langmem_ext.embeddings import MiniLMEmbeddings
+
+    return MiniLMEmbeddings()
+
+
+@pytest.fixture
+def minilm_store(redis_url: str, minilm) -> Iterator[BaseStore]:
+    """A RedisStore with real (offline MiniLM) embeddings on the session's Redis."""
+    from langmem_ext.connection import connect
+    from langmem_ext.embeddings import MINILM_DIMS
+    from langmem_ext.store import RedisStore
+
+    client = connect(redis_url)
+    st = RedisStore(client, index={"dims": MINILM_DIMS, "embed": minilm, "fields": ["content"]})
+    st.setup()
+    try:
+        yield st
+    finally:
+        client.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,8 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langgraph.store.memory import InMemoryStore
 
-from langmem_ext.connection import connect
-from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
 from langmem_ext.long_term import EpisodicMemory, SemanticMemory, put_memories
 from langmem_ext.long_term.retrieval import (
     arecall,
@@ -27,21 +24,10 @@ from langmem_ext.store import RedisStore
 T0 = datetime(2023, 5, 8, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def minilm() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
-
-
 @pytest.fixture
-def store(redis_url: str, minilm: MiniLMEmbeddings) -> Iterator[RedisStore]:
-    """A RedisStore with real (offline MiniLM) embeddings: meaning matters in these tests."""
-    client = connect(redis_url)
-    st = RedisStore(client, index={"dims": MINILM_DIMS, "embed": minilm, "fields": ["content"]})
-    st.setup()
-    try:
-        yield st
-    finally:
-        client.close()
+def store(minilm_store: RedisStore) -> RedisStore:
+    """These tests need meaning: the MiniLM store, not the parent folder's hash-embedding one."""
+    return minilm_store
 
 
 def test_fusion_rewards_agreement_and_respects_the_weight():

@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from langmem_ext.connection import connect
-from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
 from langmem_ext.store import RedisStore
 
 import os
@@ -82,17 +79,7 @@ def tiny_locomo(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def minilm() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
-
-
 @pytest.fixture
-def store(redis_url: str, minilm: MiniLMEmbeddings) -> Iterator[RedisStore]:
-    client = connect(redis_url)
-    st = RedisStore(client, index={"dims": MINILM_DIMS, "embed": minilm, "fields": ["content"]})
-    st.setup()
-    try:
-        yield st
-    finally:
-        client.close()
+def store(minilm_store: RedisStore) -> RedisStore:
+    """These tests need meaning: the MiniLM store, not the parent folder's hash-embedding one."""
+    return minilm_store
