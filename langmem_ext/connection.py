@@ -21,7 +21,6 @@ import redis
 import redis.asyncio as aredis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = [
@@ -173,6 +172,20 @@ def _validate(
     return server
 
 
+def _classify(client: Any, exc: Exception) -> Exception:
+    """The error to raise for a failed first command, shared by the sync and async checks.
+
+    Nothing answering (refused, timed out) is "unavailable"; anything that answered in a
+    way redis-py cannot parse, or with an error reply, is "not Redis".
+    """
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):
+        text = str(exc).lower()
+        if "protocol" in text or "invalid" in text:
+            return _not_redis(client, exc)
+        return _unavailable(client, exc)
+    return _not_redis(client, exc)
+
+
 def check_server(
     client: redis.Redis,
     *,
@@ -188,16 +201,8 @@ def check_server(
     try:
         info = client.info("server")
         module_list = client.module_list() if modules else None
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        if isinstance(exc, RedisConnectionError) and "Protocol" in type(exc).__name__:
-            raise _not_redis(client, exc) from exc
-        if "protocol" in str(exc).lower() or "invalid" in str(exc).lower():
-            raise _not_redis(client, exc) from exc
-        raise _unavailable(client, exc) from exc
-    except ResponseError as exc:
-        raise _not_redis(client, exc) from exc
-    except redis.exceptions.RedisError as exc:
-        raise _not_redis(client, exc) from exc
+    except (redis.exceptions.RedisError, OSError) as exc:
+        raise _classify(client, exc) from exc
     return _validate(client, _parse(info, module_list), min_version, modules)
 
 
@@ -211,10 +216,6 @@ async def acheck_server(
     try:
         info = await client.info("server")
         module_list = await client.module_list() if modules else None
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        if "protocol" in str(exc).lower() or "invalid" in str(exc).lower():
-            raise _not_redis(client, exc) from exc
-        raise _unavailable(client, exc) from exc
-    except redis.exceptions.RedisError as exc:
-        raise _not_redis(client, exc) from exc
+    except (redis.exceptions.RedisError, OSError) as exc:
+        raise _classify(client, exc) from exc
     return _validate(client, _parse(info, module_list), min_version, modules)
