@@ -65,9 +65,14 @@ def timeit(fn: Callable[[], object], *, repeat: int = 200, warmup: int = 10) -> 
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
+    return percentiles(samples)
+
+
+def percentiles(samples: Sequence[float]) -> dict[str, float]:
+    """p50 (the median), p95 and p99 of ``samples`` (nearest rank below)."""
+    ordered = sorted(samples)
     return {
-        "p50": statistics.median(samples),
-        "p95": samples[int(0.95 * (len(samples) - 1))],
-        "p99": samples[int(0.99 * (len(samples) - 1))],
+        "p50": statistics.median(ordered),
+        "p95": ordered[int(0.95 * (len(ordered) - 1))],
+        "p99": ordered[int(0.99 * (len(ordered) - 1))],
     }

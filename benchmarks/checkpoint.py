@@ -34,7 +34,7 @@ from langgraph.checkpoint.base.id import uuid6  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
 
-from benchmarks._report import machine_line, table, write_section  # noqa: E402
+from benchmarks._report import machine_line, percentiles, table, write_section  # noqa: E402
 from langmem_ext.checkpoint import RedisSaver  # noqa: E402
 from langmem_ext.server import EmbeddedRedis  # noqa: E402
 
@@ -120,11 +120,7 @@ def _interleaved(
             fns[n]()
             if r >= warmup:
                 samples[n].append((time.perf_counter() - t0) * 1000)
-    out = {}
-    for n, s in samples.items():
-        s.sort()
-        out[n] = {"p50": statistics.median(s), "p95": s[int(0.95 * (len(s) - 1))]}
-    return out
+    return {n: percentiles(s) for n, s in samples.items()}
 
 
 def _turn_fn(saver: Any, thread_id: str) -> Callable[[], None]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,7 +39,7 @@ from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langgraph.config import get_config  # noqa: E402
 from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
 
-from benchmarks._report import machine_line, table, write_section  # noqa: E402
+from benchmarks._report import machine_line, percentiles, table, write_section  # noqa: E402
 from langmem_ext.server import EmbeddedRedis  # noqa: E402
 
 DIMS = 384
@@ -194,11 +193,11 @@ async def run(
         per_memory = (int(client.info("memory")["used_memory"]) - before) / n_items
     client.flushall()
     client.close()
-    latencies.sort()
+    pct = percentiles(latencies)
     return {
         "turns_per_s": threads * turns / wall,
-        "p50": statistics.median(latencies),
-        "p99": latencies[int(0.99 * (len(latencies) - 1))],
+        "p50": pct["p50"],
+        "p99": pct["p99"],
         "per_thread_kib": checkpoint_bytes / threads / 1024,
         "per_memory_b": per_memory,
         "accounted": accounted and memories == threads * turns,

@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import itertools
 import os
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -47,7 +46,7 @@ from langgraph.store.base import PutOp  # noqa: E402
 from langgraph.store.memory import InMemoryStore  # noqa: E402
 from pydantic import ConfigDict, Field  # noqa: E402
 
-from benchmarks._report import machine_line, table, timeit, write_section  # noqa: E402
+from benchmarks._report import machine_line, percentiles, table, timeit, write_section  # noqa: E402
 from langmem_ext.connection import connect  # noqa: E402
 from langmem_ext.long_term import (  # noqa: E402
     EpisodicMemory,
@@ -197,9 +196,6 @@ def load(store: Any, items: list[tuple[tuple[str, ...], Any]]) -> float:
     return len(items) / (time.perf_counter() - t0)
 
 
-def _pcts(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {"p50": statistics.median(samples), "p95": samples[int(0.95 * (len(samples) - 1))]}
 
 
 def bench_recall(url: str, n: int, repeat: int) -> tuple[list[list[Any]], dict[str, float]]:
@@ -266,7 +262,7 @@ def bench_recall(url: str, n: int, repeat: int) -> tuple[list[list[Any]], dict[s
             node.flush()
     rows: list[list[Any]] = []
     for label, _, (n_mem, n_rules) in variants:
-        t = _pcts(samples[label])
+        t = percentiles(samples[label])
         rows.append([label, f"{t['p50']:.2f}", f"{t['p95']:.2f}", n_mem, n_rules])
         print(rows[-1], flush=True)
     client.flushall()
