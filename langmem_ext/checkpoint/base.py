@@ -38,6 +38,7 @@ from langmem_ext.checkpoint._keys import (
 )
 from langmem_ext.checkpoint._limits import too_big
 from langmem_ext.checkpoint._maintenance import MaintenanceMixin
+from langmem_ext.checkpoint.serde import MessageSerializer
 from langmem_ext.checkpoint._types import (
     DEFAULT_KEY_PREFIX,
     CheckpointConfigError,
@@ -90,7 +91,8 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         client: a redis-py client (``decode_responses=False``), e.g. from
             :func:`langmem_ext.connection.connect`.
         ttl: optional :class:`TTLConfig`.
-        serde: the serializer (LangGraph's ``JsonPlusSerializer`` by default).
+        serde: the serializer (default :class:`~langmem_ext.checkpoint.serde.MessageSerializer`:
+            LangGraph's ``JsonPlusSerializer`` format, faster on messages).
         key_prefix: prefix of every key (no braces).
         max_message_bytes: refuse (before any I/O) a put or write holding a message
             whose content is larger than this; None (the default) = ``limits.message_bytes``.
@@ -108,7 +110,7 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
         max_message_bytes: int | None = None,
         limits: Limits | None = None,
     ) -> None:
-        super().__init__(serde=serde)
+        super().__init__(serde=serde if serde is not None else MessageSerializer())
         if limits is not None and not isinstance(limits, Limits):
             raise CheckpointConfigError(f"limits must be a langmem_ext.limits.Limits or None, got {limits!r}.")
         if max_message_bytes is not None and (

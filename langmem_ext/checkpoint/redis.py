@@ -39,7 +39,8 @@ class RedisSaver(BaseRedisSaver):
     Args:
         client: a sync redis-py client (``decode_responses=False``).
         ttl: optional ``{"default_ttl": minutes, "refresh_on_read": bool}``.
-        serde: serializer (``JsonPlusSerializer`` by default).
+        serde: serializer (default :class:`~langmem_ext.checkpoint.serde.MessageSerializer`:
+            LangGraph's ``JsonPlusSerializer`` format, with a short path for messages).
         key_prefix: prefix of every key.
         max_message_bytes: refuse messages larger than this (None = ``limits.message_bytes``).
         limits: :class:`langmem_ext.limits.Limits` (the saver uses ``message_bytes``, 1 MiB).
