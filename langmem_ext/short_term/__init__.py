@@ -28,8 +28,11 @@ from langmem_ext.short_term.nodes import (
 from langmem_ext.short_term.summarize import (
     RunningSummary,
     SummarizationError,
+    Summarizer,
+    SummaryOptions,
     asummarize_history,
     summarize_history,
+    summarizer,
 )
 from langmem_ext.short_term.trim import ContextBudgetError, trim_history
 
@@ -47,8 +50,10 @@ __all__ = [
     "ShortTermAgentState",
     "ShortTermState",
     "SummaryMiddleware",
+    "SummaryOptions",
     "SummarizationError",
     "SummarizationNode",
+    "Summarizer",
     "TrimMiddleware",
     "TrimNode",
     "asummarize_history",
@@ -60,5 +65,6 @@ __all__ = [
     "history_problems",
     "select_deletions",
     "summarize_history",
+    "summarizer",
     "trim_history",
 ]

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from langchain.agents.middleware.types import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain_core.messages import BaseMessage, RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
-from typing_extensions import NotRequired
+from typing_extensions import NotRequired, Unpack
 
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
@@ -31,13 +31,7 @@ from langmem_ext.short_term.delete import select_deletions
 from langmem_ext.short_term.importance import Relevance, as_scorer, build_context
 from langmem_ext.short_term.messages import is_summary_message, message_key
 from langmem_ext.short_term.nodes import merge_scores
-from langmem_ext.short_term.summarize import (
-    RunningSummary,
-    SummaryResult,
-    asummarize_history,
-    summarize_history,
-    summary_message,
-)
+from langmem_ext.short_term.summarize import RunningSummary, SummaryOptions, SummaryResult, summary_message, summary_options
 from langmem_ext.short_term.trim import trim_history
 
 __all__ = [
@@ -110,7 +104,8 @@ class TrimMiddleware(_ViewMiddleware):
 class SummaryMiddleware(_ViewMiddleware):
     """Running summary before each model call (one model call per trigger, offline if ``model=None``).
 
-    Options as :class:`~langmem_ext.short_term.nodes.SummarizationNode`. With
+    Options (:class:`~langmem_ext.short_term.summarize.SummaryOptions`) as
+    :class:`~langmem_ext.short_term.nodes.SummarizationNode`. With
     ``rewrite_history=True`` the summarised messages are removed from the state.
     """
 
@@ -118,35 +113,15 @@ class SummaryMiddleware(_ViewMiddleware):
         self,
         model: Any = None,
         *,
-        max_tokens: int | None = None,
-        trigger_messages: int | None = None,
-        trigger_fraction: float | None = None,
-        context_window: int | None = None,
-        keep_tokens: int | None = None,
-        keep_messages: int | None = None,
-        max_summary_tokens: int = 256,
-        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
-        tokenizer_model: str | None = None,
         prompt: str = DEFAULT_SUMMARY_PROMPT,
         rewrite_history: bool = False,
+        **options: Unpack[SummaryOptions],
     ) -> None:
         super().__init__()
-        if max_tokens is None and trigger_messages is None and trigger_fraction is None:
-            raise ValueError("Give SummaryMiddleware a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
         self.model = model
         self.prompt = prompt
         self.rewrite_history = rewrite_history
-        self.options = dict(
-            token_counter=as_counter(token_counter, model=tokenizer_model),
-            trigger_tokens=max_tokens,
-            trigger_messages=trigger_messages,
-            trigger_fraction=trigger_fraction,
-            context_window=context_window,
-            keep_tokens=keep_tokens,
-            keep_messages=keep_messages,
-            max_summary_tokens=max_summary_tokens,
-        )
-        summarize_history([], model=model, **self.options)  # validates the options now, not at the first call
+        self.summarizer = summary_options("SummaryMiddleware", model, prompt=prompt, **options)
 
     def _update(self, result: SummaryResult) -> dict[str, Any] | None:
         if not result.summarized:
@@ -157,16 +132,10 @@ class SummaryMiddleware(_ViewMiddleware):
         return update
 
     def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        return self._update(
-            summarize_history(state["messages"], model=self.model, running_summary=state.get("running_summary"),
-                              prompt=self.prompt, **self.options)
-        )
+        return self._update(self.summarizer.run(self.summarizer.plan(state["messages"], state.get("running_summary"))))
 
     async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        return self._update(
-            await asummarize_history(state["messages"], model=self.model, running_summary=state.get("running_summary"),
-                                     prompt=self.prompt, **self.options)
-        )
+        return self._update(await self.summarizer.arun(self.summarizer.plan(state["messages"], state.get("running_summary"))))
 
     def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
         summary = RunningSummary.coerce(state.get("running_summary"))

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
+from typing_extensions import Unpack
+
 from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import MessagesState
@@ -35,15 +37,9 @@ from langmem_ext.short_term.messages import message_key
 from langmem_ext.short_term.background import BackgroundSummaries
 from langmem_ext.short_term.summarize import (
     RunningSummary,
+    SummaryOptions,
     SummaryResult,
-    _checked_text,
-    _failure,
-    _options,
-    apply_summary,
-    plan_summary,
-    run_plan,
-    summarize_history,
-    summary_prompt,
+    summary_options,
 )
 from langmem_ext.short_term.trim import trim_history
 
@@ -175,15 +171,6 @@ class SummarizationNode(_MessagesNode):
         self,
         model: Any = None,
         *,
-        max_tokens: int | None = None,
-        trigger_messages: int | None = None,
-        trigger_fraction: float | None = None,
-        context_window: int | None = None,
-        keep_tokens: int | None = None,
-        keep_messages: int | None = None,
-        max_summary_tokens: int = 256,
-        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
-        tokenizer_model: str | None = None,
         prompt: str = DEFAULT_SUMMARY_PROMPT,
         background: bool = False,
         background_at: float = 0.8,
@@ -191,28 +178,16 @@ class SummarizationNode(_MessagesNode):
         output_messages_key: str = "llm_input_messages",
         summary_key: str = "running_summary",
         name: str = "summarize_messages",
+        **options: Unpack[SummaryOptions],
     ) -> None:
         self.model = model
         self.prompt = prompt
         self.summary_key = summary_key
-        counter = as_counter(token_counter, model=tokenizer_model)
-        options = dict(
-            token_counter=counter,
-            trigger_tokens=max_tokens,
-            trigger_messages=trigger_messages,
-            trigger_fraction=trigger_fraction,
-            context_window=context_window,
-            keep_tokens=keep_tokens,
-            keep_messages=keep_messages,
-            max_summary_tokens=max_summary_tokens,
-        )
-        if max_tokens is None and trigger_messages is None and trigger_fraction is None:
-            raise ValueError("Give SummarizationNode a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
-        self.counter, self.plan_options, self.max_summary_tokens = _options(dict(options), model)
-        self.options = options
+        self.summarizer = summary_options("SummarizationNode", model, prompt=prompt, **options)
+        self.counter = self.summarizer.counter
         self.background = background
         if background:
-            self.soft_options = _soft_options(self.plan_options, background_at)
+            self.soft = self.summarizer.softened(background_at)
             self.jobs = BackgroundSummaries()
         super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
 
@@ -224,16 +199,13 @@ class SummarizationNode(_MessagesNode):
         return summary, extra
 
     def _hard_plan(self, messages: list[BaseMessage], summary: Any) -> Any:
-        return plan_summary(messages, running_summary=summary, counter=self.counter, **self.plan_options)
+        return self.summarizer.plan(messages, summary)
 
     def _quiet(self, messages: list[BaseMessage], summary: Any, thread: str, extra: dict[str, Any]):
-        soft = plan_summary(messages, running_summary=summary, counter=self.counter, **self.soft_options)
+        soft = self.soft.plan(messages, summary)
         if soft.triggered and not self.jobs.pending(thread):
-            self.jobs.submit(thread, summary, lambda: run_plan(soft, model=self.model, prompt=self.prompt,
-                                                               counter=self.counter,
-                                                               max_summary_tokens=self.max_summary_tokens))
-        view = apply_summary(self._hard_plan(messages, summary), None, counter=self.counter,
-                             max_summary_tokens=self.max_summary_tokens)
+            self.jobs.submit(thread, summary, lambda: self.soft.run(soft))
+        view = self.summarizer.run(self._hard_plan(messages, summary))  # not triggered: no model call
         return view.messages, extra
 
     def _run(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Any]:
@@ -245,8 +217,7 @@ class SummarizationNode(_MessagesNode):
         if not self._hard_plan(messages, summary).triggered:
             return self._write(messages, *self._quiet(messages, summary, thread, extra))
         summary, extra = self._applied(self.jobs.take(thread, summary, wait=True), summary, extra)
-        result = run_plan(self._hard_plan(messages, summary), model=self.model, prompt=self.prompt,
-                          counter=self.counter, max_summary_tokens=self.max_summary_tokens)
+        result = self.summarizer.run(self._hard_plan(messages, summary))
         return self._write(messages, result.messages, self._applied(result, summary, extra)[1])
 
     async def _arun(self, state: Any, config: RunnableConfig | None = None) -> dict[str, Any]:
@@ -258,57 +229,22 @@ class SummarizationNode(_MessagesNode):
         if not self._hard_plan(messages, summary).triggered:
             return self._write(messages, *self._quiet(messages, summary, thread, extra))
         summary, extra = self._applied(await self.jobs.atake(thread, summary, wait=True), summary, extra)
-        result = await self._aplan(self._hard_plan(messages, summary))
+        result = await self.summarizer.arun(self._hard_plan(messages, summary))
         return self._write(messages, result.messages, self._applied(result, summary, extra)[1])
 
     def _finish(self, result: SummaryResult) -> tuple[list[BaseMessage], dict[str, Any]]:
         extra = {self.summary_key: result.running_summary.model_dump(mode="json")} if result.summarized else {}
         return result.messages, extra
 
-    def _plan(self, state: Any, messages: list[BaseMessage]) -> Any:
-        return plan_summary(messages, running_summary=_get(state, self.summary_key), counter=self.counter, **self.plan_options)
-
     def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
-        result = summarize_history(
-            messages, model=self.model, running_summary=_get(state, self.summary_key), prompt=self.prompt, **self.options
-        )
-        return self._finish(result)
-
-    async def _aplan(self, plan: Any) -> SummaryResult:
-        if not plan.triggered or self.model is None:
-            return run_plan(plan, model=None, prompt=self.prompt, counter=self.counter,
-                            max_summary_tokens=self.max_summary_tokens)
-        request = summary_prompt(plan, prompt=self.prompt, max_summary_tokens=self.max_summary_tokens)
-        try:
-            response = await self.model.ainvoke(request)
-        except Exception as exc:
-            raise _failure(exc) from exc
-        result = apply_summary(plan, _checked_text(response), counter=self.counter, max_summary_tokens=self.max_summary_tokens)
-        result.llm_calls = 1
-        return result
+        return self._finish(self.summarizer.run(self.summarizer.plan(messages, _get(state, self.summary_key))))
 
     async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
-        return self._finish(await self._aplan(self._plan(state, messages)))
+        return self._finish(await self.summarizer.arun(self.summarizer.plan(messages, _get(state, self.summary_key))))
 
 
 def _thread_of(config: RunnableConfig | None) -> str:
     return str(((config or {}).get("configurable") or {}).get("thread_id", ""))
-
-
-def _soft_options(options: dict[str, Any], at: float) -> dict[str, Any]:
-    """The plan options with the triggers lowered to ``at`` x trigger (background mode)."""
-    if not 0 < at < 1:
-        raise ValueError(f"background_at must be between 0 and 1, got {at}.")
-    soft = dict(options)
-    for trigger, keep in (("trigger_tokens", "keep_tokens"), ("trigger_messages", "keep_messages")):
-        if soft.get(trigger) is not None:
-            soft[trigger] = max(1, int(soft[trigger] * at))
-            if soft.get(keep) is not None and soft[keep] >= soft[trigger]:
-                raise ValueError(
-                    f"{keep}={soft[keep]} must be below background_at x {trigger} ({soft[trigger]}): "
-                    f"lower {keep} or raise background_at."
-                )
-    return soft
 
 
 class DeletionNode(_MessagesNode):

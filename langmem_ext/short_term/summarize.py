@@ -24,14 +24,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from typing_extensions import TypedDict, Unpack
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT, SUMMARY_MESSAGE_PREFIX
-from langmem_ext.short_term.counting import MessageTokenCounter, as_counter, content_text
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
 from langmem_ext.short_term.extractive import extractive_summary, speaker
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, is_summary_message, split_head
 from langmem_ext.short_term.trim import select_suffix
@@ -40,14 +42,19 @@ __all__ = [
     "RunningSummary",
     "SummarizationError",
     "SummaryPlan",
+    "SummaryOptions",
     "SummaryResult",
+    "Summarizer",
     "apply_summary",
+    "arun_plan",
     "asummarize_history",
     "format_transcript",
     "plan_summary",
     "run_plan",
     "summarize_history",
+    "summarizer",
     "summary_message",
+    "summary_options",
     "summary_prompt",
 ]
 
@@ -238,31 +245,156 @@ def _failure(exc: Exception) -> SummarizationError:
     )
 
 
-def _options(kwargs: dict[str, Any], model: Any) -> tuple[MessageTokenCounter, dict[str, Any], int]:
-    counter = as_counter(kwargs.pop("token_counter", None), model=kwargs.pop("tokenizer_model", None))
-    fraction = kwargs.pop("trigger_fraction", None)
-    window = kwargs.pop("context_window", None)
-    if fraction is not None:
-        if not 0 < fraction <= 1:
-            raise ValueError(f"trigger_fraction must be in (0, 1], got {fraction}.")
-        window = window or _profile_window(model)
-        if not window:
-            raise ValueError("trigger_fraction needs context_window=... (the model has no profile with max_input_tokens).")
-        by_fraction = int(fraction * window)
-        kwargs["trigger_tokens"] = min(kwargs.get("trigger_tokens") or by_fraction, by_fraction)
-    tt, kt = kwargs.get("trigger_tokens"), kwargs.get("keep_tokens")
-    if tt is not None and kt is not None and kt >= tt:
-        raise ValueError(f"keep_tokens ({kt}) must be below trigger_tokens ({tt}), or every turn would summarise.")
-    tm, km = kwargs.get("trigger_messages"), kwargs.get("keep_messages")
-    if tm is not None and km is not None and km >= tm:
-        raise ValueError(f"keep_messages ({km}) must be below trigger_messages ({tm}).")
-    max_summary_tokens = kwargs.get("max_summary_tokens", 256)
-    return counter, kwargs, max_summary_tokens
-
-
 def _profile_window(model: Any) -> int | None:
     profile = getattr(model, "profile", None)
     return profile.get("max_input_tokens") if isinstance(profile, dict) else None
+
+
+@dataclass(frozen=True)
+class Summarizer:
+    """Checked summariser options and the steps that use them (built by :func:`summarizer`).
+
+    The functions, :class:`~langmem_ext.short_term.nodes.SummarizationNode` and
+    :class:`~langmem_ext.short_term.middleware.SummaryMiddleware` all run through one of
+    these: :meth:`plan` is pure, :meth:`run` / :meth:`arun` add at most one model call.
+
+    Example:
+        >>> s = summarizer(None, trigger_messages=3, keep_messages=1)
+        >>> (s.trigger_tokens, s.trigger_messages, s.keep_messages, s.max_summary_tokens)
+        (None, 3, 1, 256)
+    """
+
+    model: Any
+    prompt: str
+    counter: MessageTokenCounter
+    trigger_tokens: int | None
+    trigger_messages: int | None
+    keep_tokens: int | None
+    keep_messages: int | None
+    max_summary_tokens: int
+
+    def plan(self, messages: Sequence[BaseMessage], running_summary: RunningSummary | dict | None = None) -> SummaryPlan:
+        """:func:`plan_summary` with these options."""
+        return plan_summary(
+            messages, running_summary=running_summary, counter=self.counter, trigger_tokens=self.trigger_tokens,
+            trigger_messages=self.trigger_messages, keep_tokens=self.keep_tokens, keep_messages=self.keep_messages,
+            max_summary_tokens=self.max_summary_tokens,
+        )
+
+    def run(self, plan: SummaryPlan) -> SummaryResult:
+        """:func:`run_plan` with these options."""
+        return run_plan(plan, model=self.model, prompt=self.prompt, counter=self.counter,
+                        max_summary_tokens=self.max_summary_tokens)
+
+    async def arun(self, plan: SummaryPlan) -> SummaryResult:
+        """:func:`arun_plan` with these options."""
+        return await arun_plan(plan, model=self.model, prompt=self.prompt, counter=self.counter,
+                               max_summary_tokens=self.max_summary_tokens)
+
+    def softened(self, at: float) -> Summarizer:
+        """The same options with the triggers lowered to ``at`` x trigger (background mode)."""
+        if not 0 < at < 1:
+            raise ValueError(f"background_at must be between 0 and 1, got {at}.")
+        soft: dict[str, Any] = {}
+        for trigger, keep in (("trigger_tokens", "keep_tokens"), ("trigger_messages", "keep_messages")):
+            value, kept = getattr(self, trigger), getattr(self, keep)
+            if value is not None:
+                soft[trigger] = max(1, int(value * at))
+                if kept is not None and kept >= soft[trigger]:
+                    raise ValueError(
+                        f"{keep}={kept} must be below background_at x {trigger} ({soft[trigger]}): "
+                        f"lower {keep} or raise background_at."
+                    )
+        return replace(self, **soft)
+
+
+def summarizer(
+    model: Any = None,
+    *,
+    prompt: str = DEFAULT_SUMMARY_PROMPT,
+    trigger_tokens: int | None = None,
+    trigger_messages: int | None = None,
+    trigger_fraction: float | None = None,
+    context_window: int | None = None,
+    keep_tokens: int | None = None,
+    keep_messages: int | None = None,
+    max_summary_tokens: int = 256,
+    token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+    tokenizer_model: str | None = None,
+) -> Summarizer:
+    """Check the options of :func:`summarize_history` once and bind them to ``model``.
+
+    Raises:
+        ValueError: a bad combination (keep at or over its trigger, a fraction without a
+            context window); the message names the fix.
+    """
+    counter = as_counter(token_counter, model=tokenizer_model)
+    if trigger_fraction is not None:
+        if not 0 < trigger_fraction <= 1:
+            raise ValueError(f"trigger_fraction must be in (0, 1], got {trigger_fraction}.")
+        window = context_window or _profile_window(model)
+        if not window:
+            raise ValueError("trigger_fraction needs context_window=... (the model has no profile with max_input_tokens).")
+        by_fraction = int(trigger_fraction * window)
+        trigger_tokens = min(trigger_tokens or by_fraction, by_fraction)
+    if trigger_tokens is not None and keep_tokens is not None and keep_tokens >= trigger_tokens:
+        raise ValueError(
+            f"keep_tokens ({keep_tokens}) must be below trigger_tokens ({trigger_tokens}), or every turn would summarise."
+        )
+    if trigger_messages is not None and keep_messages is not None and keep_messages >= trigger_messages:
+        raise ValueError(f"keep_messages ({keep_messages}) must be below trigger_messages ({trigger_messages}).")
+    return Summarizer(model, prompt, counter, trigger_tokens, trigger_messages, keep_tokens, keep_messages,
+                      max_summary_tokens)
+
+
+class SummaryOptions(TypedDict, total=False):
+    """The summariser options of ``SummarizationNode`` and ``SummaryMiddleware`` (keywords).
+
+    Give at least one trigger; summarisation starts when any trigger is exceeded.
+    """
+
+    max_tokens: int | None
+    """Summarise when the input exceeds this many tokens (``trigger_tokens`` of the functions)."""
+    trigger_messages: int | None
+    """... or when more than this many messages are not yet summarised."""
+    trigger_fraction: float | None
+    """... or when the input exceeds this share of ``context_window`` (default: the model profile's ``max_input_tokens``)."""
+    context_window: int | None
+    """The model's input window, for ``trigger_fraction``."""
+    keep_tokens: int | None
+    """Tokens of recent messages kept verbatim (default: half of what the trigger leaves)."""
+    keep_messages: int | None
+    """At most this many recent messages kept verbatim."""
+    max_summary_tokens: int
+    """Length cap of the summary (256)."""
+    token_counter: MessageTokenCounter | TokenCounterLike | None
+    """A :class:`MessageTokenCounter` or LangChain-style counter."""
+    tokenizer_model: str | None
+    """Model name for token counting (default ``gpt-4o-mini``)."""
+
+
+def summary_options(owner: str, model: Any, *, prompt: str, **options: Unpack[SummaryOptions]) -> Summarizer:
+    """The :class:`Summarizer` for a node or middleware named ``owner``, checked at construction.
+
+    Example:
+        >>> summary_options("MyNode", None, prompt="{messages}", max_tokens=500).trigger_tokens
+        500
+        >>> summary_options("MyNode", None, prompt="{messages}")
+        Traceback (most recent call last):
+        ...
+        ValueError: Give MyNode a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.
+
+    Raises:
+        TypeError: an unknown option (the message lists the known ones).
+        ValueError: no trigger, or a bad combination (see :func:`summarizer`).
+    """
+    unknown = sorted(set(options) - set(SummaryOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"{owner} got unknown option(s) {unknown}; the summary options are {sorted(SummaryOptions.__annotations__)}.")
+    opts: dict[str, Any] = dict(options)
+    if opts.get("max_tokens") is None and opts.get("trigger_messages") is None and opts.get("trigger_fraction") is None:
+        raise ValueError(f"Give {owner} a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
+    return summarizer(model, prompt=prompt, trigger_tokens=opts.pop("max_tokens", None), **opts)
 
 
 def summarize_history(
@@ -288,9 +420,8 @@ def summarize_history(
     Raises:
         SummarizationError: the model failed; nothing changed.
     """
-    counter, opts, max_summary_tokens = _options(dict(options), model)
-    plan = plan_summary(messages, running_summary=running_summary, counter=counter, **opts)
-    return run_plan(plan, model=model, prompt=prompt, counter=counter, max_summary_tokens=max_summary_tokens)
+    s = summarizer(model, prompt=prompt, **options)
+    return s.run(s.plan(messages, running_summary))
 
 
 def run_plan(
@@ -309,6 +440,24 @@ def run_plan(
         response = model.invoke(request)
     except Exception as exc:
         raise _failure(exc) from exc
+    return _applied(plan, response, counter=counter, max_summary_tokens=max_summary_tokens)
+
+
+async def arun_plan(
+    plan: SummaryPlan, *, model: Any, prompt: str, counter: MessageTokenCounter, max_summary_tokens: int
+) -> SummaryResult:
+    """Async :func:`run_plan` (only the model call differs)."""
+    if not plan.triggered or model is None:
+        return run_plan(plan, model=None, prompt=prompt, counter=counter, max_summary_tokens=max_summary_tokens)
+    request = summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
+    try:
+        response = await model.ainvoke(request)
+    except Exception as exc:
+        raise _failure(exc) from exc
+    return _applied(plan, response, counter=counter, max_summary_tokens=max_summary_tokens)
+
+
+def _applied(plan: SummaryPlan, response: Any, *, counter: MessageTokenCounter, max_summary_tokens: int) -> SummaryResult:
     result = apply_summary(plan, _checked_text(response), counter=counter, max_summary_tokens=max_summary_tokens)
     result.llm_calls = 1
     return result
@@ -323,15 +472,5 @@ async def asummarize_history(
     **options: Any,
 ) -> SummaryResult:
     """Async :func:`summarize_history` (same options, same result)."""
-    counter, opts, max_summary_tokens = _options(dict(options), model)
-    plan = plan_summary(messages, running_summary=running_summary, counter=counter, **opts)
-    if not plan.triggered or model is None:
-        return summarize_history(messages, model=None, running_summary=running_summary, **options)
-    request = summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
-    try:
-        response = await model.ainvoke(request)
-    except Exception as exc:
-        raise _failure(exc) from exc
-    result = apply_summary(plan, _checked_text(response), counter=counter, max_summary_tokens=max_summary_tokens)
-    result.llm_calls = 1
-    return result
+    s = summarizer(model, prompt=prompt, **options)
+    return await s.arun(s.plan(messages, running_summary))
