@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "TOUCH_LUA",
     "WRITE_LUA",
     "build_item",
+    "load_json",
     "parse_aggregate",
     "parse_attributes",
     "parse_search",
@@ -137,16 +139,25 @@ def _pairs(flat: list[Any]) -> dict[str, Any]:
     return {_s(flat[i]): flat[i + 1] for i in range(0, len(flat) - 1, 2)}
 
 
+def _str_keys(attrs: dict[Any, Any]) -> dict[str, Any]:
+    return {(k.decode() if k.__class__ is bytes else k): v for k, v in attrs.items()}
+
+
 def parse_search(reply: Any, *, withscores: bool = False) -> Hits:
     """Parse FT.SEARCH in either protocol."""
     if isinstance(reply, dict):
+        if b"results" in reply:  # RESP3 with bytes keys (decode_responses=False): the hot path
+            return Hits(int(reply.get(b"total_results", 0)), [
+                Hit(r[b"id"].decode(), _str_keys(r.get(b"extra_attributes") or {}),
+                    float(r[b"score"]) if r.get(b"score") is not None else None)
+                for r in reply[b"results"]
+            ])
         rows = []
-        for r in reply.get(b"results", reply.get("results", [])):
-            attrs = r.get(b"extra_attributes", r.get("extra_attributes", {})) or {}
-            score = r.get(b"score", r.get("score"))
-            rows.append(Hit(_s(r.get(b"id", r.get("id"))), {_s(k): v for k, v in attrs.items()},
-                            float(score) if score is not None else None))
-        return Hits(int(reply.get(b"total_results", reply.get("total_results", 0))), rows)
+        for r in reply.get("results", []):
+            attrs = r.get("extra_attributes", {}) or {}
+            score = r.get("score")
+            rows.append(Hit(_s(r.get("id")), _str_keys(attrs), float(score) if score is not None else None))
+        return Hits(int(reply.get("total_results", 0)), rows)
     total, rest, rows = int(reply[0]), list(reply[1:]), []
     step = 3 if withscores else 2
     for i in range(0, len(rest), step):
@@ -183,13 +194,28 @@ def to_datetime(micros: Any) -> datetime:
     return _EPOCH + timedelta(microseconds=int(micros))
 
 
-def build_item(fields: dict[str, Any], score: float | None = None, *, search: bool = False) -> Item:
-    """An Item (or SearchItem) from a stored hash's fields."""
-    namespace = tuple(json.loads(fields["ns"]))
+_DECODER = json.JSONDecoder()
+
+
+def load_json(raw: bytes | str) -> Any:
+    """Decode stored JSON (UTF-8 bytes or text)."""
+    return _DECODER.decode(raw.decode() if raw.__class__ is bytes else raw)  # type: ignore[union-attr]
+
+
+@functools.lru_cache(maxsize=4096)
+def _namespace(raw: bytes | str) -> tuple[str, ...]:
+    return tuple(load_json(raw))
+
+
+def build_item(fields: dict[str, Any], score: float | None = None, *, search: bool = False,
+               value: Any = None) -> Item:
+    """An Item (or SearchItem) from a stored hash's fields (``value``: ``v`` already decoded)."""
+    namespace = _namespace(fields["ns"])
+    key = fields["k"]
     common = dict(
         namespace=namespace,
-        key=_s(fields["k"]),
-        value=json.loads(fields["v"]),
+        key=key.decode() if key.__class__ is bytes else str(key),
+        value=load_json(fields["v"]) if value is None else value,
         created_at=to_datetime(fields["c"]),
         updated_at=to_datetime(fields["u"]),
     )

@@ -22,7 +22,7 @@ import numpy as np
 from langgraph.store.base import SearchItem, SearchOp
 
 from langmem_ext.store import _keys as K
-from langmem_ext.store._resp import Hit, Pipe, build_item, parse_search
+from langmem_ext.store._resp import Hit, Pipe, build_item, load_json, parse_search
 from langmem_ext.store.filters import compile_filter, matches
 
 __all__ = ["SearchMixin", "bm25_terms"]
@@ -37,6 +37,15 @@ _SELECTIVITY_TTL = 30.0
 def bm25_terms(query: str) -> list[str]:
     """The words of ``query`` as RediSearch tokenises text (lower-cased)."""
     return [w for w in re.findall(r"[^\W_]+", query.lower())][:_MAX_TERMS]
+
+
+def _kept(fields: dict[str, Any], flt: dict[str, Any] | None) -> Any:
+    """A hit's decoded value if it passes ``flt``; None if it was deleted or filtered out."""
+    raw = fields.get("v")
+    if raw is None:
+        return None
+    value = load_json(raw)
+    return value if not flt or matches(value, flt) else None
 
 
 def _escape(term: str) -> str:
@@ -90,9 +99,9 @@ class SearchMixin:
         out = []
         for hit, score in zip(rows, scores):
             f = hit.fields
-            if f.get("v") is None or not matches(json.loads(f["v"]), op.filter):
-                continue
-            out.append((build_item(f, score, search=True), hit.id, int(f.get("ttl") or 0)))  # type: ignore[misc]
+            value = _kept(f, op.filter)
+            if value is not None:
+                out.append((build_item(f, score, search=True, value=value), hit.id, int(f.get("ttl") or 0)))  # type: ignore[misc]
         return out
 
     def _listing(self, op: SearchOp, clauses: list[str], exact: bool, extra: str = "", limit: int | None = None) -> Gen:
@@ -115,7 +124,7 @@ class SearchMixin:
             window *= 4
 
     def _knn(self, op: SearchOp, clauses: list[str], qvec: list[float] | None, depth: int) -> Gen:
-        """Best-first ``[(fields, redis_key, distance)]`` of at least ``depth`` items when they exist."""
+        """Best-first ``[(fields, redis_key, distance, value)]`` of at least ``depth`` items when they exist."""
         cfg = self.index_config or {}
         blob = np.asarray(qvec, dtype=np.float32).tobytes()
         base = " ".join(clauses)
@@ -143,8 +152,8 @@ class SearchMixin:
                 for rk, reply in zip(missing, replies):
                     fields = dict(zip(K.ITEM_FIELDS, reply))
                     best[rk] = (fields if fields["k"] is not None else {}, best[rk][1])
-            out = [(f, rk, d) for rk, (f, d) in best.items()
-                   if f and f.get("v") is not None and matches(json.loads(f["v"]), op.filter)]
+            out = [(f, rk, d, value) for rk, (f, d) in best.items()
+                   if f and (value := _kept(f, op.filter)) is not None]
             if len(out) >= depth or len(hits.rows) < k:
                 return out
             k *= 2
@@ -173,7 +182,8 @@ class SearchMixin:
     def _vector(self, op: SearchOp, clauses: list[str], qvec: list[float] | None) -> Gen:
         need = op.offset + op.limit
         found = yield from self._knn(op, clauses, qvec, need)
-        kept = [(build_item(f, 1.0 - d, search=True), rk, int(f.get("ttl") or 0)) for f, rk, d in found[op.offset:need]]
+        kept = [(build_item(f, 1.0 - d, search=True, value=v), rk, int(f.get("ttl") or 0))
+                for f, rk, d, v in found[op.offset:need]]
         if len(kept) < op.limit:
             # As InMemoryStore: fill up with items that have no vector (index=False), unscored.
             kept += yield from self._listing(op, clauses, True, "@e:{0}", op.limit - len(kept))
@@ -206,18 +216,21 @@ class SearchMixin:
         if terms:
             text_rows = parse_search((yield Pipe([self._text_cmd(terms, clauses, 0, depth)]))[0], withscores=True).rows
         fused: dict[str, float] = {}
-        fields: dict[str, dict[str, Any]] = {}
-        for rank, (f, rk, _) in enumerate(found[:depth]):
+        fields: dict[str, tuple[dict[str, Any], Any]] = {}
+        for rank, (f, rk, _, value) in enumerate(found[:depth]):
             fused[rk] = fused.get(rk, 0.0) + 1.0 / (rrf_k + rank + 1)
-            fields[rk] = f
+            fields[rk] = (f, value)
         for rank, hit in enumerate(text_rows):
-            if hit.fields.get("v") is None or not matches(json.loads(hit.fields["v"]), op.filter):
-                continue
+            if hit.id not in fields:
+                value = _kept(hit.fields, op.filter)
+                if value is None:
+                    continue
+                fields[hit.id] = (hit.fields, value)
             fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (rrf_k + rank + 1)
-            fields.setdefault(hit.id, hit.fields)
         top = 2.0 / (rrf_k + 1)
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[op.offset:need]
-        return [(build_item(fields[rk], s / top, search=True), rk, int(fields[rk].get("ttl") or 0)) for rk, s in ranked]
+        return [(build_item(fields[rk][0], s / top, search=True, value=fields[rk][1]), rk,
+                 int(fields[rk][0].get("ttl") or 0)) for rk, s in ranked]
 
 
 def items_ttl(items: list[tuple[SearchItem, str, int]]) -> list[tuple[str, int]]:
