@@ -144,17 +144,20 @@ def test_an_older_layout_is_validated_not_constructed() -> None:
 
 def test_the_short_path_is_taken_for_plain_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Guard against the optimisation silently switching off (e.g. a field layout change)."""
+    from langmem_ext.checkpoint import serde as module
+
     called: list[str] = []
-    original = HumanMessage.model_construct
+    original = module._construct
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        called.append("construct")
-        return original(*args, **kwargs)
+    def spy(cls: Any, kwargs: dict[str, Any]) -> Any:
+        called.append(cls.__name__)
+        return original(cls, kwargs)
 
-    monkeypatch.setattr(HumanMessage, "model_construct", spy)
-    serde = MessageSerializer()
-    serde.loads_typed(serde.dumps_typed([HumanMessage("a"), HumanMessage("b")]))
-    assert called == ["construct", "construct"]
+    monkeypatch.setattr(module, "_construct", spy)
+    fast = MessageSerializer()
+    state = [HumanMessage("a"), AIMessage("b"), AIMessage("c", tool_calls=[{"name": "f", "args": {}, "id": "1"}])]
+    fast.loads_typed(fast.dumps_typed(state))
+    assert called == ["HumanMessage", "AIMessage"]  # the tool-call message was validated
 
 
 def test_strict_allowlist_clone_keeps_blocking_unknown_types(caplog: pytest.LogCaptureFixture) -> None:
@@ -174,3 +177,13 @@ def test_savers_use_it_by_default_and_accept_another(redis_url: str) -> None:
     plain_serde = JsonPlusSerializer()
     with RedisSaver.from_conn_string(redis_url, serde=plain_serde) as saver:
         assert not isinstance(saver.serde, MessageSerializer)
+
+
+def test_direct_construction_matches_model_construct() -> None:
+    """The import-time self check passed here, so the fastest path is the one under test."""
+    from langmem_ext.checkpoint import serde
+
+    assert serde._FAST_CONSTRUCT
+    kwargs = AIMessage("x", id="7", response_metadata={"m": 1}).model_dump()
+    ours, theirs = serde._construct(AIMessage, dict(kwargs)), AIMessage.model_construct(**kwargs)
+    same(ours, theirs)
