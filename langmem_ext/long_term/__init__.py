@@ -27,6 +27,7 @@ from langmem_ext.long_term.forgetting import (
     forget_weak,
     reinforce,
 )
+from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, attach_facts, curate_changes
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, NamespaceTemplateError, resolve_namespace
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
 from langmem_ext.long_term.procedural import aload_rules, load_rules, render_rules, system_prompt_with_rules
@@ -86,6 +87,9 @@ __all__ = [
     "system_prompt_with_rules",
     "DEFAULT_NAMESPACES",
     "DEFAULT_REFLECTION_PROMPT",
+    "MAX_EPISODE_FACTS",
+    "attach_facts",
+    "curate_changes",
     "Applied",
     "Changes",
     "ConcurrentUpdateError",

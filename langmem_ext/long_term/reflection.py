@@ -11,7 +11,10 @@ One reflection:
 4. makes ONE structured LLM call returning insert / update / close / delete
    operations for every kind — or, with no model, runs the offline heuristic
    extractor (:mod:`~langmem_ext.long_term.offline`) and says so in the logs;
-5. applies them through the lossless writer (history per memory, CAS or lock),
+5. keeps what is grounded, new and within limits, and copies the semantic facts
+   it inserts onto the episodes it inserts from the same messages
+   (:mod:`~langmem_ext.long_term.curation`);
+6. applies them through the lossless writer (history per memory, CAS or lock),
    then advances the cursor. A failure leaves the cursor where it was, so the
    messages are reflected on by the next attempt.
 
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,14 +50,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.store.base import BaseStore, GetOp, PutOp, SearchOp
 
-from langmem_ext.limits import LimitExceededError, Limits
+from langmem_ext.limits import Limits
+from langmem_ext.long_term.curation import CONTENT_WORD, MAX_EPISODE_FACTS, curate_changes
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations, message_text, sentences
-from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
+from langmem_ext.long_term.operations import Changes, reflection_schema
 from langmem_ext.long_term.render import escape_text, memory_line
-from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, memory_text, utcnow
-from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes, check_memory_size
+from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, utcnow
+from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes
 
 __all__ = [
     "DEFAULT_REFLECTION_PROMPT",
@@ -116,9 +119,6 @@ def message_key(message: BaseMessage) -> str:
     return "h:" + hashlib.sha1(f"{message.type}:{message_text(message)}".encode()).hexdigest()[:16]
 
 
-_CONTENT_WORD = re.compile(r"[A-Za-z0-9']{3,}")
-
-
 def build_queries(messages: Sequence[BaseMessage], *, max_queries: int = 6) -> list[str]:
     """Search queries drawn from ALL new messages, not only the last one.
 
@@ -132,12 +132,12 @@ def build_queries(messages: Sequence[BaseMessage], *, max_queries: int = 6) -> l
             human.extend(sentences(message_text(message)))
         elif isinstance(message, AIMessage) and message_text(message).strip():
             other.extend(sentences(message_text(message))[:1])
-    ranked = sorted(human, key=lambda s: -len(_CONTENT_WORD.findall(s))) + other
+    ranked = sorted(human, key=lambda s: -len(CONTENT_WORD.findall(s))) + other
     out: list[str] = []
     seen: set[str] = set()
     for text in ranked:
         q = text.strip()[:300]
-        if len(_CONTENT_WORD.findall(q)) < 1 or q.lower() in seen:
+        if len(CONTENT_WORD.findall(q)) < 1 or q.lower() in seen:
             continue
         seen.add(q.lower())
         out.append(q)
@@ -171,20 +171,6 @@ def _state_messages(state: Any, key: str) -> list[BaseMessage]:
     return list(messages)
 
 
-def _same_words(a: str, b: str) -> bool:
-    """Near-duplicate texts: word sets overlapping by 80 % or more (Jaccard)."""
-    wa, wb = set(re.findall(r"[a-z0-9']+", a.lower())), set(re.findall(r"[a-z0-9']+", b.lower()))
-    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= 0.8
-
-
-def _grounded(source: str, human_text: str) -> bool:
-    words = {w.lower() for w in _CONTENT_WORD.findall(source)}
-    if not words:
-        return False
-    present = {w.lower() for w in _CONTENT_WORD.findall(human_text)}
-    return len(words & present) / len(words) >= 0.6
-
-
 class ReflectionNode(RunnableLambda):
     """Reflect on new messages and update long-term memory (see module docstring).
 
@@ -214,6 +200,9 @@ class ReflectionNode(RunnableLambda):
         messages_key: State key holding the messages.
         limits: Size limits (``memory_bytes``, 4 KiB of text per memory, by default); a
             model insert over it is dropped with a WARNING, the rest is applied.
+        max_episode_facts: The semantic facts a reflection inserts are copied onto the
+            ``facts`` of the episodes it inserts from the same messages, up to this many
+            per episode (0: never; see :mod:`~langmem_ext.long_term.curation`).
     """
 
     def __init__(
@@ -235,11 +224,12 @@ class ReflectionNode(RunnableLambda):
         prompt: str = DEFAULT_REFLECTION_PROMPT,
         messages_key: str = "messages",
         limits: Limits | None = None,
+        max_episode_facts: int = MAX_EPISODE_FACTS,
     ) -> None:
         if trigger not in ("turn", "every_k", "thread_end"):
             raise ValueError(f"trigger must be 'turn', 'every_k' or 'thread_end', got {trigger!r}.")
-        if every < 1 or max_queries < 1 or per_query < 1 or retries < 0:
-            raise ValueError("every, max_queries and per_query must be >= 1 and retries >= 0.")
+        if every < 1 or max_queries < 1 or per_query < 1 or retries < 0 or max_episode_facts < 0:
+            raise ValueError("every, max_queries and per_query must be >= 1; retries and max_episode_facts >= 0.")
         if on_error not in ("log", "raise"):
             raise ValueError(f"on_error must be 'log' or 'raise', got {on_error!r}.")
         kinds = list(kinds)
@@ -265,6 +255,7 @@ class ReflectionNode(RunnableLambda):
         self.retries, self.on_error = retries, on_error
         self.prompt, self.messages_key = prompt, messages_key
         self.limits = limits
+        self.max_episode_facts = max_episode_facts
         self.schema = reflection_schema(kinds)
         self._executor: Any = None
         super().__init__(self._node, afunc=self._anode, name="reflect")
@@ -335,40 +326,11 @@ class ReflectionNode(RunnableLambda):
         self, operations: Sequence[Any], new: Sequence[BaseMessage], known: Mapping[str, Any],
         namespaces: Mapping[str, tuple[str, ...]],
     ) -> Changes:
-        human_text = " ".join(message_text(m) for m in new if isinstance(m, HumanMessage))
-        allowed = [k for k in self.kinds if k != "procedural" or human_text]
-        kept = []
-        for raw in operations:
-            op = raw.model_dump() if hasattr(raw, "model_dump") else dict(raw)
-            is_procedural = op.get("kind") == "procedural" or (
-                op.get("id") in known and known[op["id"]][1].kind == "procedural"
-            )
-            if is_procedural and op.get("action") in ("insert", "update"):
-                source = (op.get("memory") or {}).get("source", "")
-                if not _grounded(source, human_text):
-                    logger.warning("Dropping procedural %s not grounded in the user's own words: %r", op.get("action"), source)
-                    continue
-            kept.append(op)
-        changes = plan_changes(kept, known=known, namespaces=namespaces, allowed_kinds=allowed)
-        closing = {key for _, key, _ in changes.updates} | {key for _, key in changes.deletes}
-        unique = []
-        for ns, memory in changes.inserts:
-            text = memory_text(memory)
-            try:
-                check_memory_size(memory, limits=self.limits)
-            except LimitExceededError as exc:  # the model's output: keep the rest of the reflection
-                logger.warning("Dropping an insert from the model: %s", exc)
-                continue
-            twin = next((m for key, (_, m) in known.items() if key not in closing and m.kind == memory.kind
-                         and getattr(m, "valid_to", None) is None and _same_words(text, memory_text(m))), None)
-            if twin is not None:
-                logger.info("Dropping insert %r: near-duplicate of memory %s.", text, twin.id)
-                continue
-            if any(_same_words(text, memory_text(m)) for _, m in unique):
-                continue
-            unique.append((ns, memory))
-        changes.inserts = unique
-        return changes
+        return curate_changes(
+            operations, human_text=" ".join(message_text(m) for m in new if isinstance(m, HumanMessage)),
+            span={message_key(m) for m in new}, known=known, namespaces=namespaces, kinds=self.kinds,
+            limits=self.limits, max_episode_facts=self.max_episode_facts,
+        )
 
     def _cursor_put(self, config: RunnableConfig | None, cursor: Any, new: Sequence[BaseMessage]) -> PutOp:
         seen = list((cursor.value.get("seen") if cursor is not None else None) or [])

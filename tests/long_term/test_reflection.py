@@ -233,3 +233,40 @@ def test_an_oversized_model_insert_is_dropped_and_the_rest_applied(store, caplog
         applied = ReflectionNode(model, store=store).reflect([HumanMessage("I have a cat named Tom", id="1")], config=CONFIG)
     assert [m.content for m in _all(store, SEM)] == ["User has a cat named Tom"] and len(applied.applied.inserted) == 1
     assert "memory_bytes=4,096" in caplog.text
+
+
+EPI = ("memories", "u1", "episodic")
+
+
+def test_model_facts_are_copied_onto_the_episode_of_the_same_messages(store):
+    model = ScriptedChatModel(responses=[ops(
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User adopted a beagle named Bruno", "source_ids": ["1"]}},
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User works night shifts", "source_ids": ["3"]}},
+        {"action": "insert", "kind": "episodic", "memory": {"situation": "User adopted a dog", "source_ids": ["1", "2"],
+                                                            "facts": ["User adopted a beagle named Bruno."]}},
+        {"action": "insert", "kind": "episodic", "memory": {"situation": "User talked about work"}},  # no sources: whole span
+    )])
+    msgs = [HumanMessage("We adopted a beagle, Bruno!", id="1"), AIMessage("Congrats!", id="2"),
+            HumanMessage("Sadly I work night shifts.", id="3")]
+    result = ReflectionNode(model, store=store).reflect(msgs, config=CONFIG)
+    episodes = {m.situation: m for m in _all(store, EPI)}
+    dog, work = episodes["User adopted a dog"], episodes["User talked about work"]
+    assert dog.facts == ["User adopted a beagle named Bruno."]  # de-duplicated against its own, night shifts not its span
+    assert work.facts == ["User adopted a beagle named Bruno", "User works night shifts"]
+    assert "Facts: User adopted a beagle named Bruno User works night shifts" in work.content
+    assert result.applied.memories[work.id].facts == work.facts  # the same write, nothing added later
+    off = ScriptedChatModel(responses=[ops(
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User likes rain"}},
+        {"action": "insert", "kind": "episodic", "memory": {"situation": "User chatted about the weather"}},
+    )])
+    ReflectionNode(off, store=store, max_episode_facts=0).reflect([HumanMessage("I like rain", id="9")], config=CONFIG)
+    assert {m.situation: m.facts for m in _all(store, EPI)}["User chatted about the weather"] == []  # 0: copying off
+
+
+async def test_offline_facts_are_copied_onto_their_episode_and_bounded(store):
+    msgs = [HumanMessage("I live in Lisbon and I work at Acme. My dog is called Bruno.", id="1"), AIMessage("Nice!", id="2"),
+            HumanMessage("I love jazz, and I have two cats.", id="3")]
+    await ReflectionNode(store=store, max_episode_facts=2).areflect(msgs, config=CONFIG)
+    facts = {m.source_ids[0]: m.facts for m in _all(store, EPI)}
+    assert facts == {"1": ["User lives in Lisbon", "User works at Acme"], "3": ["User loves jazz", "User has two cats"]}
+    assert any(m.content.endswith("Facts: User loves jazz User has two cats") for m in _all(store, EPI))
