@@ -27,6 +27,13 @@ from langmem_ext.long_term.forgetting import (
     forget_weak,
     reinforce,
 )
+from langmem_ext.long_term.dead_letters import (
+    DeadLetter,
+    alist_dead_letters,
+    aretry_dead_letters,
+    list_dead_letters,
+    retry_dead_letters,
+)
 from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, attach_facts, curate_changes
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, NamespaceTemplateError, resolve_namespace
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
@@ -88,6 +95,11 @@ __all__ = [
     "DEFAULT_NAMESPACES",
     "DEFAULT_REFLECTION_PROMPT",
     "MAX_EPISODE_FACTS",
+    "DeadLetter",
+    "alist_dead_letters",
+    "aretry_dead_letters",
+    "list_dead_letters",
+    "retry_dead_letters",
     "attach_facts",
     "curate_changes",
     "Applied",

@@ -11,7 +11,10 @@ a reflection never runs against ``None``).
   with the new ones (union by message id, older first), so messages trimmed
   from the state between two submits are still reflected on.
 * Failures are logged and retried with exponential back-off (``max_retries``);
-  the thread's cursor only advances on success.
+  the thread's cursor only advances on success. A reflection that fails every
+  retry is kept as a dead letter in its store (:mod:`~langmem_ext.long_term.dead_letters`):
+  list them with :meth:`ReflectionExecutor.dead_letters`, retry them with
+  :meth:`ReflectionExecutor.retry_dead_letters` once the cause is fixed.
 * Two drivers over one queue: a worker thread for sync graphs (``submit``), an
   asyncio task for async graphs (``asubmit``). ``flush`` / ``aflush`` run
   everything pending now and wait (tests, shutdown).
@@ -37,6 +40,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +49,18 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore
 
+from langmem_ext.long_term.dead_letters import (
+    MAX_PER_NAMESPACE,
+    DeadLetter,
+    alist_dead_letters,
+    aretry_dead_letters,
+    asave_dead_letter,
+    dead_letter,
+    dead_letter_namespace,
+    list_dead_letters,
+    retry_dead_letters,
+    save_dead_letter,
+)
 from langmem_ext.long_term.namespaces import resolve_namespace
 
 __all__ = ["ReflectionExecutor", "merge_messages"]
@@ -105,14 +121,18 @@ class _Queue:
     def owned_by(self, driver: int) -> bool:
         return any(j.driver == driver for j in self.pending.values()) or driver in self.running.values()
 
-    def done(self, job: _Job, error: BaseException | None) -> None:
+    def gives_up(self, job: _Job, error: BaseException | None) -> bool:
+        """Whether ``done(job, error)`` will drop the job (its last retry failed)."""
+        return error is not None and job.attempts + 1 > self.max_retries
+
+    def done(self, job: _Job, error: BaseException | None, kept: str = "") -> None:
         self.running.pop(job.key, None)
         if error is None:
             return
         job.attempts += 1
         if job.attempts > self.max_retries:
-            logger.error("Background reflection for %s failed %d times; giving up on %d messages.",
-                         job.key, job.attempts, len(job.messages), exc_info=error)
+            logger.error("Background reflection for %s failed %d times; giving up on %d messages%s.",
+                         job.key, job.attempts, len(job.messages), kept, exc_info=error)
             return
         logger.warning("Background reflection for %s failed (attempt %d); retrying.", job.key, job.attempts, exc_info=error)
         retry_at = time.monotonic() + self.backoff * 2 ** (job.attempts - 1)
@@ -139,14 +159,22 @@ class ReflectionExecutor:
     Args:
         node: The reflection node whose ``reflect`` / ``areflect`` runs the work.
         delay: Debounce delay in seconds (per thread).
-        max_retries: Retries of a failed reflection before giving up (logged).
+        max_retries: Retries of a failed reflection before giving up (logged at ERROR).
         backoff: First retry delay in seconds; doubles each attempt.
+        dead_letters: Keep a reflection that failed every retry as a dead letter in its
+            store (False: only log it). When even that write fails (the store is down),
+            the entry is kept in this process (the newest ``MAX_PER_NAMESPACE``) and
+            written by the next :meth:`retry_dead_letters`.
     """
 
-    def __init__(self, node: Any, *, delay: float = 5.0, max_retries: int = 3, backoff: float = 0.5) -> None:
+    def __init__(
+        self, node: Any, *, delay: float = 5.0, max_retries: int = 3, backoff: float = 0.5, dead_letters: bool = True,
+    ) -> None:
         if delay < 0 or max_retries < 0 or backoff < 0:
             raise ValueError("delay, max_retries and backoff must be >= 0.")
         self.node = node
+        self.keep_dead_letters = dead_letters
+        self._unsaved: deque[tuple[BaseStore, tuple[str, ...], DeadLetter]] = deque(maxlen=MAX_PER_NAMESPACE)
         self._queue = _Queue(delay, max_retries, backoff)
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -190,8 +218,11 @@ class ReflectionExecutor:
                 self.node.reflect(job.messages, config=job.config, store=job.store)
             except Exception as exc:  # logged and retried by the queue
                 error = exc
+            kept = ""
+            if error is not None and self._queue.gives_up(job, error):  # still "running": flush waits for this
+                kept = self._bury(job, error)
             with self._cond:
-                self._queue.done(job, error)
+                self._queue.done(job, error, kept)
                 self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> None:
@@ -267,8 +298,11 @@ class ReflectionExecutor:
                 await self.node.areflect(job.messages, config=job.config, store=job.store)
             except Exception as exc:
                 error = exc
+            kept = ""
+            if error is not None and self._queue.gives_up(job, error):
+                kept = await self._abury(job, error)
             with self._cond:
-                self._queue.done(job, error)
+                self._queue.done(job, error, kept)
                 self._cond.notify_all()
 
     async def aflush(self) -> None:
@@ -290,3 +324,93 @@ class ReflectionExecutor:
                 task = self._tasks[loop_id] = asyncio.get_running_loop().create_task(self._apump(wake, loop_id))
             wake.set()
             await asyncio.wait({task}, timeout=0.05)
+
+    # ---- dead letters -------------------------------------------------------------------
+
+    def _letter(self, job: _Job, error: BaseException) -> tuple[tuple[str, ...], DeadLetter]:
+        return dead_letter_namespace(self.node, job.config), dead_letter(
+            job.messages, config=job.config, error=error, attempts=job.attempts + 1)
+
+    def _kept(self, job: _Job, ns: tuple[str, ...], letter: DeadLetter, exc: Exception | None) -> str:
+        if exc is None:
+            return f" (kept as dead letter {'/'.join(ns)}/{letter.thread_id}; retry_dead_letters() retries it)"
+        with self._cond:
+            self._unsaved.append((job.store, ns, letter))
+        return (f" (the dead letter could not be written either: {type(exc).__name__}: {exc}; "
+                "kept in this process until retry_dead_letters())")
+
+    def _bury(self, job: _Job, error: BaseException) -> str:
+        if not self.keep_dead_letters:
+            return ""
+        ns, letter = self._letter(job, error)
+        try:
+            save_dead_letter(job.store, ns, letter)
+        except Exception as exc:
+            return self._kept(job, ns, letter, exc)
+        return self._kept(job, ns, letter, None)
+
+    async def _abury(self, job: _Job, error: BaseException) -> str:
+        if not self.keep_dead_letters:
+            return ""
+        ns, letter = self._letter(job, error)
+        try:
+            await asave_dead_letter(job.store, ns, letter)
+        except Exception as exc:
+            return self._kept(job, ns, letter, exc)
+        return self._kept(job, ns, letter, None)
+
+    def _take_unsaved(self, store: BaseStore) -> list[tuple[tuple[str, ...], DeadLetter]]:
+        with self._cond:
+            mine = [(ns, letter) for s, ns, letter in self._unsaved if s is store]
+            kept = [entry for entry in self._unsaved if entry[0] is not store]
+            self._unsaved.clear()
+            self._unsaved.extend(kept)
+        return mine
+
+    def _restore_unsaved(self, store: BaseStore, entries: Sequence[tuple[tuple[str, ...], DeadLetter]]) -> None:
+        with self._cond:
+            self._unsaved.extend((store, ns, letter) for ns, letter in entries)
+
+    def dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
+        """The reflections that failed every retry, oldest first: of ``config``'s user, or of all users.
+
+        Includes the ones this process could not write to ``store`` yet.
+        """
+        with self._cond:
+            unsaved = [letter for s, ns, letter in self._unsaved if s is store
+                       and (config is None or ns == dead_letter_namespace(self.node, config))]
+        return unsaved + list_dead_letters(store, self.node, config=config)
+
+    async def adead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
+        """Async :meth:`dead_letters`."""
+        with self._cond:
+            unsaved = [letter for s, ns, letter in self._unsaved if s is store
+                       and (config is None or ns == dead_letter_namespace(self.node, config))]
+        return unsaved + await alist_dead_letters(store, self.node, config=config)
+
+    def retry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
+        """Reflect on the dead letters again, now; returns (succeeded, failed).
+
+        A success deletes the entry; a failure keeps it with the new error. Entries this
+        process could not write before are written first (if that fails, they stay here
+        and the error is raised).
+        """
+        entries = self._take_unsaved(store)
+        try:
+            for i, (ns, letter) in enumerate(entries):
+                save_dead_letter(store, ns, letter)
+        except Exception:
+            self._restore_unsaved(store, entries[i:])
+            raise
+        return retry_dead_letters(store, self.node, config=config)
+
+    async def aretry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
+        """Async :meth:`retry_dead_letters`."""
+        entries = self._take_unsaved(store)
+        try:
+            for i, (ns, letter) in enumerate(entries):
+                await asave_dead_letter(store, ns, letter)
+        except Exception:
+            self._restore_unsaved(store, entries[i:])
+            raise
+        return await aretry_dead_letters(store, self.node, config=config)
