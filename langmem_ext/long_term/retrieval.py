@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
@@ -212,7 +211,7 @@ def supports_text_search(store: BaseStore) -> bool:
     >>> supports_text_search(InMemoryStore())
     False
     """
-    return hasattr(store, "_mode_op") and bool(getattr(store, "index_config", None))
+    return "text" in getattr(store, "search_modes", ())
 
 
 def list_names(mode: str, store: BaseStore) -> list[str]:
@@ -241,18 +240,15 @@ def search_batch(store: BaseStore, ops: Sequence[Op], modes: Mapping[int, str]) 
     Modes apply only on stores with :func:`supports_text_search`; elsewhere every search
     ranks as the store does (by vector), so pass ``"text"`` only after :func:`list_names`.
     """
-    if modes and supports_text_search(store) and hasattr(store, "_drive"):
-        return store._drive(store._batch_gen(list(ops), dict(modes)))  # type: ignore[attr-defined]
+    if modes and supports_text_search(store):
+        return store.batch(list(ops), modes=dict(modes))  # type: ignore[call-arg]
     return store.batch(list(ops))
 
 
 async def asearch_batch(store: BaseStore, ops: Sequence[Op], modes: Mapping[int, str]) -> list[Result]:
     """Async :func:`search_batch`."""
     if modes and supports_text_search(store):
-        if hasattr(store, "_adrive"):
-            return await store._adrive(store._batch_gen(list(ops), dict(modes)))  # type: ignore[attr-defined]
-        if hasattr(store, "_drive"):
-            return await asyncio.to_thread(search_batch, store, ops, modes)
+        return await store.abatch(list(ops), modes=dict(modes))  # type: ignore[call-arg]
     return await store.abatch(list(ops))
 
 

@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -163,8 +163,9 @@ class AsyncRedisStore(RedisStore):
         self._ready = False
         await self._adrive(self._setup_gen())
 
-    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        return await self._adrive(self._batch_gen(ops))
+    async def abatch(self, ops: Iterable[Op], *, modes: Mapping[int, SearchMode] | None = None) -> list[Result]:
+        """``BaseStore.abatch`` plus ``modes`` (see :meth:`RedisStore.batch`)."""
+        return await self._adrive(self._batch_gen(ops, modes))
 
     async def asearch(  # type: ignore[override]
         self,

@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -26,7 +24,6 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
     ensure_embeddings,
-    get_text_at_path,
     tokenize_path,
     validate_op_namespace,
 )
@@ -34,12 +31,12 @@ from langgraph.store.base import _ensure_refresh
 
 from langmem_ext.limits import Limits
 from langmem_ext.store import _keys as K
-from langmem_ext.store._limits import check_namespace_limits, check_put_limits, check_query_limit
+from langmem_ext.store._limits import check_namespace_limits, check_query_limit
+from langmem_ext.store._puts import OLD_FIELDS, EmbeddingError, PutsMixin
 from langmem_ext.store._resp import (
     TOUCH_LUA,
     WRITE_LUA,
     Check,
-    Embed,
     EmbedQueries,
     Pipe,
     build_item,
@@ -64,32 +61,13 @@ from langmem_ext.store.schema import (
 
 __all__ = ["BaseRedisStore", "EmbeddingError"]
 
-_MAX_NUMERIC_LEAVES = 200
 #: Per-query RediSearch timeout (the server's own default is 500 ms, with partial results).
 DEFAULT_QUERY_TIMEOUT_MS = 2_000
 #: Numeric value paths given their own NUMERIC attribute; ranges on others are checked in Python.
 MAX_NUMERIC_PATHS = 256
 
 
-class EmbeddingError(RuntimeError):
-    """The embedding model failed or returned vectors of the wrong size; nothing was written."""
-
-
 Gen = Generator[Any, Any, Any]
-
-
-@dataclass
-class _Put:
-    namespace: tuple[str, ...]
-    key: str
-    rkey: str
-    fields: dict[str, Any] | None  # None: delete
-    texts: list[tuple[str, str]] = field(default_factory=list)
-    child: dict[str, Any] = field(default_factory=dict)
-    numeric: list[tuple[str, ...]] = field(default_factory=list)
-    ttl_ms: int = 0
-    vectors: list[bytes] | None = None
-    truncated: bool = False
 
 
 def _resolve_embed(embed: Any) -> Any:
@@ -100,7 +78,7 @@ def _resolve_embed(embed: Any) -> Any:
     return ensure_embeddings(embed)
 
 
-class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
+class BaseRedisStore(NamespacesMixin, SearchMixin, PutsMixin, BaseStore):
     """Shared state and logic of :class:`RedisStore` and :class:`AsyncRedisStore`."""
 
     supports_ttl = True
@@ -193,8 +171,24 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
             yield from self._setup_gen()
 
     # ------------------------------------------------------------------ batch
-    def _batch_gen(self, ops: Iterable[Op], modes: dict[int, SearchMode] | None = None) -> Gen:
+    @property
+    def search_modes(self) -> tuple[SearchMode, ...]:
+        """The rankings ``search(..., mode=...)`` and ``batch(..., modes=...)`` accept here:
+        ``("vector", "text", "hybrid")`` with an index, ``()`` without one."""
+        return ("vector", "text", "hybrid") if self.index_config else ()
+
+    def _check_modes(self, ops: list[Op], modes: Mapping[int, SearchMode] | None) -> None:
+        for i, mode in (modes or {}).items():
+            if mode not in ("vector", "text", "hybrid"):
+                raise ValueError(f"modes[{i!r}] must be 'vector', 'text' or 'hybrid', got {mode!r}.")
+            if not isinstance(i, int) or not 0 <= i < len(ops) or not isinstance(ops[i], SearchOp):
+                raise ValueError(f"modes keys must be indexes of SearchOps in ops; {i!r} is not one.")
+            if not self.index_config:
+                raise ValueError("Search modes need a store created with index={'dims': ..., 'embed': ...}.")
+
+    def _batch_gen(self, ops: Iterable[Op], modes: Mapping[int, SearchMode] | None = None) -> Gen:
         ops = list(ops)
+        self._check_modes(ops, modes)
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
         for op in ops:
@@ -225,9 +219,9 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
             elif isinstance(op, ListNamespacesOp):
                 reads.append(self._list_command(op))
                 slots.append(("list", i))
-        embedded = [p for p in prepared if p.texts]
+        embedded = self._vector_puts(prepared)
         for p in embedded:
-            reads.append(("HMGET", p.rkey, "eh", "nv", "vec"))
+            reads.append(("HMGET", p.rkey, *OLD_FIELDS))
             slots.append(("old", 0))
         replies = (yield Pipe(reads)) if reads else []
         olds = []
@@ -275,128 +269,12 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
         validate_op_namespace(op)
         return op
 
-    def _mode(self, op: SearchOp, modes: dict[int, SearchMode] | None, i: int) -> SearchMode:
+    def _mode(self, op: SearchOp, modes: Mapping[int, SearchMode] | None, i: int) -> SearchMode:
         if modes and i in modes:
             return modes[i]
         return (self.index_config or {}).get("mode", "vector")
 
     # ------------------------------------------------------------------ puts
-    def _texts(self, op: PutOp) -> list[tuple[str, str]]:
-        if not self.index_config or op.value is None or op.index is False:
-            return []
-        paths = self._tokenized if op.index is None else [(p, tokenize_path(p)) for p in op.index]
-        out: list[tuple[str, str]] = []
-        for path, tokens in paths:
-            texts = get_text_at_path(op.value, tokens)
-            if len(texts) > 1:
-                out += [(f"{path}.{j}", t) for j, t in enumerate(texts)]
-            elif texts:
-                out.append((path, texts[0]))
-        return out
-
-    def _prepare_put(self, op: PutOp, updated: int) -> _Put:
-        if not isinstance(op.key, str):
-            raise TypeError(f"Item keys must be strings, got {type(op.key).__name__} ({op.key!r}).")
-        try:
-            rkey = K.item_key(self.prefix, op.namespace, op.key)
-        except UnicodeEncodeError as exc:
-            raise ValueError(
-                f"Key {op.key!r} or namespace {op.namespace} is not valid Unicode text ({exc.reason}); "
-                "remove lone surrogates (e.g. decode bytes with errors='replace')."
-            ) from exc
-        if op.value is None:
-            return _Put(op.namespace, op.key, rkey, None)
-        if not isinstance(op.value, Mapping):
-            raise TypeError(f"Values must be dicts, got {type(op.value).__name__} for key {op.key!r}; wrap it: {{'value': ...}}.")
-        try:
-            dumped = json.dumps(dict(op.value), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"The value for key {op.key!r} in {op.namespace} is not JSON ({exc}); "
-                "store only dicts, lists, strings, finite numbers, booleans and None."
-            ) from exc
-        try:
-            size = len(dumped.encode("utf-8"))
-        except UnicodeEncodeError as exc:
-            raise TypeError(
-                f"The value for key {op.key!r} in {op.namespace} holds text that is not valid Unicode "
-                f"({exc.reason}); remove lone surrogates (e.g. decode bytes with errors='replace')."
-            ) from exc
-        texts = self._texts(op)
-        check_put_limits(self.limits, op.namespace, op.key, size, texts)
-        value = json.loads(dumped)
-        ttl_ms = int(op.ttl * 60_000) if op.ttl else 0
-        if op.ttl is not None and op.ttl <= 0:
-            raise ValueError(f"ttl must be positive minutes or None, got {op.ttl!r}.")
-        numeric = K.numeric_leaves(value)
-        truncated = len(numeric) > _MAX_NUMERIC_LEAVES
-        if truncated:
-            numeric = dict(list(numeric.items())[:_MAX_NUMERIC_LEAVES])
-        common = {
-            "p": ",".join(K.prefix_tokens(op.namespace)),
-            "f": ",".join(K.field_tokens(value)),
-            **{K.numeric_field(path): repr(x) for path, x in numeric.items()},
-        }
-        fields = {
-            "ns": json.dumps(list(op.namespace), ensure_ascii=False),
-            "k": op.key,
-            "v": dumped,
-            "u": str(updated),
-            "ttl": str(ttl_ms),
-            "r": "1",
-            "e": "0",
-            "nv": "0",
-            "eh": K.text_hash(texts) if texts else "",
-            "t": "\n".join(t for _, t in texts),
-            **common,
-        }
-        return _Put(op.namespace, op.key, rkey, fields, texts, {"o": rkey, **common}, list(numeric), ttl_ms, truncated=truncated)
-
-    def _embed_puts(self, embedded: list[_Put], olds: list[Any]) -> Gen:
-        todo: list[_Put] = []
-        reuse: list[tuple[_Put, int, bytes]] = []
-        for p, (eh, nv, vec) in zip(embedded, olds):
-            if eh is not None and eh.decode() == p.fields["eh"] and vec:  # type: ignore[index]
-                reuse.append((p, int(nv or 0), vec))
-            else:
-                todo.append(p)
-        children = [(p, j) for p, nv, _ in reuse for j in range(1, nv + 1)]
-        if children:
-            got = yield Pipe([("HGET", f"{p.rkey}:{j}", "vec") for p, j in children])
-            extra: dict[str, list[bytes]] = {}
-            for (p, _), vec in zip(children, got):
-                extra.setdefault(p.rkey, []).append(vec)
-        for p, nv, vec in reuse:
-            more = extra.get(p.rkey, []) if children else []
-            if len(more) != nv or any(v is None for v in more):
-                todo.append(p)  # children expired or changed underneath: embed afresh
-            else:
-                p.vectors = [vec, *more]
-        unique = list(dict.fromkeys(t for p in todo for _, t in p.texts))
-        if unique:
-            try:
-                vectors = yield Embed(unique)
-            except Exception as exc:
-                raise EmbeddingError(
-                    f"Embedding {len(unique)} text(s) failed: {exc!r}. Nothing was written; "
-                    "check the embedding model (index['embed']) and retry."
-                ) from exc
-            dims = self.index_config["dims"]  # type: ignore[index]
-            if len(vectors) != len(unique) or any(len(v) != dims for v in vectors):
-                raise EmbeddingError(
-                    f"The embedding model returned {len(vectors)} vector(s) of size "
-                    f"{sorted({len(v) for v in vectors})} for {len(unique)} text(s); index['dims'] is {dims}. "
-                    "Nothing was written; fix index['dims'] or the model."
-                )
-            blobs = dict(zip(unique, (np.asarray(v, dtype=np.float32).tobytes() for v in vectors)))
-            for p in todo:
-                p.vectors = [blobs[t] for _, t in p.texts]
-        for p in embedded:
-            if p.vectors:
-                p.fields["vec"] = p.vectors[0]  # type: ignore[index]
-                p.fields["e"] = "1"  # type: ignore[index]
-                p.fields["nv"] = str(len(p.vectors) - 1)  # type: ignore[index]
-
     def _register_numeric(self, prepared: list[_Put]) -> Gen:
         """Give new numeric value paths a NUMERIC attribute (up to MAX_NUMERIC_PATHS).
 
@@ -423,16 +301,6 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
             yield Pipe([("HSET", self._meta, "numeric_full", "1")])
             self._numeric_full = True
 
-    def _write_command(self, p: _Put, now: int, *, expected: str) -> tuple[Any, ...]:
-        head = ("EVALSHA", self._write_sha, 1, p.rkey, expected, str(p.ttl_ms), str(now))
-        if p.fields is None:
-            return (*head, "")
-        fields = {k: v for k, v in p.fields.items() if k != "vec"}
-        flat = json.dumps([x for kv in fields.items() for x in kv], ensure_ascii=False)
-        vectors = p.vectors or []
-        child = json.dumps([x for kv in p.child.items() for x in kv], ensure_ascii=False) if len(vectors) > 1 else "[]"
-        return (*head, flat, child, *vectors)
-
     # --------------------------------------------------------- compare-and-set
     def _put_if_version_gen(
         self,
@@ -450,9 +318,10 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, BaseStore):
         now = time.time_ns() // 1000
         p = self._prepare_put(op, now)
         yield from self._ensure_ready()
-        if p.texts:
-            olds = yield Pipe([("HMGET", p.rkey, "eh", "nv", "vec")])
-            yield from self._embed_puts([p], olds)
+        embedded = self._vector_puts([p])
+        if embedded:
+            olds = yield Pipe([("HMGET", p.rkey, *OLD_FIELDS)])
+            yield from self._embed_puts(embedded, olds)
         yield from self._register_numeric([p])
         reply = (yield Pipe([self._write_command(p, now, expected=str(expected_version or 0))]))[0]
         if reply is None or reply is False:

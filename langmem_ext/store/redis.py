@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -166,11 +166,22 @@ class RedisStore(BaseRedisStore):
         self._ready = False
         self._drive(self._setup_gen())
 
-    def batch(self, ops: Iterable[Op]) -> list[Result]:
-        return self._drive(self._batch_gen(ops))
+    def batch(self, ops: Iterable[Op], *, modes: Mapping[int, SearchMode] | None = None) -> list[Result]:
+        """``BaseStore.batch`` plus ``modes``: a ranking per search op, by its index in ``ops``.
 
-    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        return await asyncio.get_running_loop().run_in_executor(None, self.batch, list(ops))
+        Args:
+            ops: the operations, run as InMemoryStore runs them (reads see the state
+                before the batch's writes).
+            modes: ``{index of a SearchOp in ops: "vector" | "text" | "hybrid"}``;
+                searches not named rank by the index's ``mode``. Needs an index (see
+                :attr:`search_modes`); anything else raises ``ValueError``.
+        """
+        return self._drive(self._batch_gen(ops, modes))
+
+    async def abatch(self, ops: Iterable[Op], *, modes: Mapping[int, SearchMode] | None = None) -> list[Result]:
+        """Async :meth:`batch` (runs the sync client in a thread)."""
+        ops = list(ops)
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.batch(ops, modes=modes))
 
     def search(  # type: ignore[override]
         self,

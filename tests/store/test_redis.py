@@ -9,7 +9,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langgraph.store.base import PutOp
+from langgraph.store.base import PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
 from langmem_ext.store import EmbeddingError, IncompatibleIndexError, InvalidFilterError, RedisStore
@@ -183,6 +183,55 @@ async def test_modes_text_vector_hybrid(make_store: Any, embeddings: WordEmbeddi
     assert await store.asearch(("m",), query='@t:{*} -"(', mode="text") == []
     with pytest.raises(ValueError, match="mode must be"):
         await store.asearch(("m",), query="x", mode="fuzzy")
+
+
+async def test_batch_modes_rank_each_search_op_and_reject_misuse(make_store: Any, embeddings: WordEmbeddings) -> None:
+    store = await make_store(index=_index(embeddings))
+    await store.aput(("m",), "bm", {"text": "the quarterly report on zebras"})
+    await store.aput(("m",), "other", {"text": "a note about lunch"})
+    assert store.search_modes == ("vector", "text", "hybrid")
+    op = SearchOp(("m",), query="zebras", limit=2)
+    text, vector, default = await store.abatch([op, op, op], modes={0: "text", 1: "vector"})
+    assert [h.key for h in text] == ["bm"]  # BM25 matches only the zebra note
+    assert len(vector) == 2 and [h.key for h in default] == [h.key for h in vector]
+    for modes, match in [({0: "fuzzy"}, "must be 'vector'"), ({1: "text"}, "indexes of SearchOps"),
+                         ({5: "text"}, "indexes of SearchOps")]:
+        with pytest.raises(ValueError, match=match):
+            await store.abatch([op, PutOp(("m",), "new", {"text": "x"})], modes=modes)
+    assert await store.aget(("m",), "new") is None
+    plain = await make_store(prefix="plain")
+    assert plain.search_modes == ()
+    with pytest.raises(ValueError, match="need a store created with index"):
+        await plain.abatch([op], modes={0: "vector"})
+
+
+def test_sync_batch_modes(redis_url: str, embeddings: WordEmbeddings) -> None:
+    with RedisStore.from_conn_string(redis_url, index=_index(embeddings)) as store:
+        store.put(("m",), "bm", {"text": "zebras"})
+        store.put(("m",), "other", {"text": "lunch"})
+        op = SearchOp(("m",), query="zebras")
+        text, vector = store.batch([op, op], modes={0: "text", 1: "vector"})
+        assert [h.key for h in text] == ["bm"] and len(vector) == 2
+
+
+async def test_put_index_false_keeps_previous_vectors_as_inmemorystore(make_store: Any, embeddings: WordEmbeddings) -> None:
+    index = {"dims": DIMS, "embed": embeddings, "fields": ["a", "b"]}
+    store, mem = await make_store(index=index, prefix="keep"), InMemoryStore(index=index)  # type: ignore[arg-type]
+    for s in (store, mem):
+        await s.aput(("n",), "x", {"a": "zebras in the wild", "b": "beta words"})
+        await s.aput(("n",), "y", {"a": "a note about lunch", "b": "gamma"})
+        await s.aput(("n",), "x", {"a": "something else entirely", "n": 1}, index=False)
+    calls = len(embeddings.calls)
+    for query in ("zebras in the wild", "beta words"):
+        ours, theirs = await store.asearch(("n",), query=query, limit=1), await mem.asearch(("n",), query=query, limit=1)
+        assert ours[0].key == theirs[0].key == "x"
+        assert ours[0].value == {"a": "something else entirely", "n": 1}
+        assert ours[0].score == pytest.approx(theirs[0].score, abs=1e-5) and ours[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [h.key for h in await store.asearch(("n",), query="zebras", mode="text")] == ["x"]  # BM25 text kept too
+    await store.aput(("n",), "x", {"a": "zebras in the wild", "b": "beta words"})  # the kept texts: no re-embed
+    assert len(embeddings.calls) == calls
+    await store.aput(("n",), "x", {"a": "fresh text"})
+    assert embeddings.calls[-1] == ["fresh text"]
 
 
 async def test_ttl_native_expiry_and_refresh(make_store: Any, redis_client: Any) -> None:
