@@ -9,11 +9,17 @@ import os
 import platform
 import re
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import redis
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent scripts may then clobber each other
+    fcntl = None  # type: ignore[assignment]
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
@@ -36,17 +42,36 @@ def machine_line(redis_url: str | None = None) -> str:
 
 
 def write_section(name: str, markdown: str, *, doc: Path = DOC) -> None:
-    """Replace (or append) the section ``name`` of ``docs/benchmarks.md``."""
+    """Replace (or append) the section ``name`` of ``docs/benchmarks.md``.
+
+    Safe when several benchmark scripts finish at once: the read-modify-write runs
+    under an exclusive ``fcntl.flock`` on the sidecar ``<doc>.lock`` (kept, never
+    deleted: removing a lock file races with its next user), and the new text is
+    written to a unique temporary file in the same folder, flushed to disk and
+    moved over ``doc`` with ``os.replace``, so a reader sees the old or the new
+    file, never half of one.
+    """
     doc.parent.mkdir(parents=True, exist_ok=True)
-    text = doc.read_text() if doc.exists() else HEADER
     block = f"<!-- BEGIN {name} -->\n{markdown.rstrip()}\n<!-- END {name} -->"
     pattern = re.compile(
         rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S
     )
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    tmp = doc.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(doc)
+    with open(doc.with_name(doc.name + ".lock"), "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        text = doc.read_text() if doc.exists() else HEADER
+        text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+        fd, tmp = tempfile.mkstemp(dir=doc.parent, prefix=f".{doc.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, doc)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks._report import write_section
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = """
+import sys, time
+from pathlib import Path
+from benchmarks._report import write_section
+doc, who, n, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+while not go.exists():
+    time.sleep(0.001)
+for i in range(n):
+    write_section(f"{who}{i}", f"{who} table {i}", doc=doc)
+"""
+
+
+def test_write_section_replaces_only_its_own_section(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    write_section("a", "first", doc=doc)
+    write_section("b", "second", doc=doc)
+    write_section("a", "again", doc=doc)
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks") and "again" in text and "first" not in text and "second" in text
+    assert text.index("BEGIN a") < text.index("BEGIN b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["benchmarks.md", "benchmarks.md.lock"]  # no temp left
+
+
+def test_two_processes_writing_different_sections_lose_nothing(tmp_path):
+    doc, go, n = tmp_path / "benchmarks.md", tmp_path / "go", 60
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(doc), who, str(n), str(go)], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for who in ("x", "y")]
+    go.touch()  # both start together
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    text = doc.read_text()
+    for who in ("x", "y"):
+        for i in range(n):
+            assert f"<!-- BEGIN {who}{i} -->\n{who} table {i}\n<!-- END {who}{i} -->" in text
+    assert text.count("<!-- BEGIN") == 2 * n and text.count("# Benchmarks") == 1
