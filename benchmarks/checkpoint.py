@@ -188,14 +188,58 @@ def measure(url: str) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def _one_core(server_pid: int) -> Iterator[int]:
+    """Run this process and redis-server on one CPU (restored afterwards)."""
+    ours, theirs = os.sched_getaffinity(0), os.sched_getaffinity(server_pid)
+    cpu = min(ours)
+    os.sched_setaffinity(0, {cpu})
+    os.sched_setaffinity(server_pid, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(server_pid, theirs)
+        os.sched_setaffinity(0, ours)
+
+
+def measure_one_core(url: str, server_pid: int) -> dict[str, Any]:
+    """put, get_tuple and the default turn again, client and server sharing one core.
+
+    On this VM a round trip to a server on the other (idle, halted) vCPU pays for waking
+    it; on one core the wake-up is a plain context switch. This isolates that cost.
+    """
+    redis.Redis.from_url(url).flushall()
+    picked = [n for n in SAVERS if n != "InMemorySaver + our serde"]
+    out: dict[str, Any] = {}
+    with _one_core(server_pid), ExitStack() as stack:
+        savers = {n: stack.enter_context(SAVERS[n](url)) for n in picked}
+        puts = {n: _Thread(s, "pinned-put") for n, s in savers.items()}
+        out["put"] = _interleaved({n: t.put for n, t in puts.items()}, rounds=300, warmup=20)
+        latest = {"configurable": {"thread_id": "pinned-put"}}
+        out["get_tuple"] = _interleaved(
+            {n: (lambda s=s: s.get_tuple(latest)) for n, s in savers.items()}, rounds=300, warmup=20
+        )
+        turns: dict[str, list[float]] = {n: [] for n in savers}
+        for t in range(5):
+            fns = {n: _turn_fn(s, f"pinned-turns-{t}") for n, s in savers.items()}
+            for n, stats in _interleaved(fns, rounds=30).items():
+                turns[n].append(stats["p50"])
+        out["turn"] = {n: {"p50": statistics.median(v), "p95": max(v)} for n, v in turns.items()}
+    return out
+
+
 def _fmt(stats: dict[str, float]) -> str:
     return f"{stats['p50']:.2f} ({stats['p95']:.2f})"
 
 
 def main() -> None:
+    pinned: dict[str, Any] | None = None
     with ExitStack() as stack:
-        url = os.environ.get("REDIS_URL") or stack.enter_context(EmbeddedRedis()).url
+        server = None if os.environ.get("REDIS_URL") else stack.enter_context(EmbeddedRedis())
+        url = os.environ.get("REDIS_URL") or server.url  # type: ignore[union-attr]
         results = measure(url)
+        if server is not None and server.pid and len(os.sched_getaffinity(0)) > 1:
+            pinned = measure_one_core(url, server.pid)
         line = machine_line(url)
     returns = results.pop("returns")
     ratios = results.pop("turn_ratios")
@@ -276,6 +320,26 @@ def main() -> None:
         "values stored once per (channel, version), so unchanged channels are never rewritten; "
         "core commands only (no RediSearch/RedisJSON)."
     )
+    if pinned is not None:
+        names = list(pinned["put"])
+        rows = [
+            [
+                labels[op],
+                *(_fmt(pinned[op][n]) for n in names),
+                f"{pinned[op][names[1]]['p50'] / pinned[op][names[0]]['p50']:.1f}x",
+                f"{pinned[op][names[0]]['p50'] / pinned[op][names[2]]['p50']:.2f}x",
+            ]
+            for op in ("put", "get_tuple", "turn")
+        ]
+        body += (
+            "\n\n### The same, client and redis-server on one core\n\n"
+            "Diagnostic, not the verdict above: this process and the embedded redis-server "
+            "pinned to one CPU (`os.sched_setaffinity`), all savers alike. On this VM an idle "
+            "vCPU halts, so a round trip to a server on the other vCPU pays to wake it; on one "
+            "core that is a plain context switch. The difference from the table above is what "
+            "cross-core wake-ups cost our round trips here (turn p95 = the slowest thread's p50).\n\n"
+            + table(["operation", *names, "peer / ours", "ours / InMemorySaver"], rows)
+        )
     write_section("checkpoint", body)
     print(body)
 
