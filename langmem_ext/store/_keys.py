@@ -42,6 +42,7 @@ __all__ = [
     "field_tokens",
     "item_key",
     "meta_key",
+    "namespace_fields",
     "numeric_field",
     "numeric_leaves",
     "prefix_tokens",
@@ -87,6 +88,12 @@ def prefix_tokens(namespace: Sequence[str]) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def _prefix_tokens(namespace: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(token("p", list(namespace[: i + 1])) for i in range(len(namespace)))
+
+
+@functools.lru_cache(maxsize=4096)
+def namespace_fields(namespace: tuple[str, ...]) -> tuple[str, str]:
+    """An item's ``ns`` field (the namespace as JSON) and ``p`` field (its prefix tokens)."""
+    return json.dumps(list(namespace), ensure_ascii=False), ",".join(_prefix_tokens(namespace))
 
 
 def canonical(value: Any) -> Any:
@@ -136,20 +143,45 @@ def _dumps(x: Any) -> str:
     return _ENCODER.encode(x)
 
 
+@functools.lru_cache(maxsize=4096)
+def _path_tokens(path: tuple[str, ...]) -> tuple[str, str, str]:
+    """(path as JSON, its exists token, its dict token)."""
+    pj = _dumps(list(path))
+    return pj, _h("?" + pj), _h("{" + pj)
+
+
+_encode_str = json.encoder.encode_basestring  # what _ENCODER uses for strings (ensure_ascii=False)
+
+
+def _canonical_json(v: Any) -> str:
+    """``_dumps(canonical(v))``, without building the list for the common scalars."""
+    cls = v.__class__
+    if cls is str:
+        return '["s",' + _encode_str(v) + "]"
+    if cls is int and abs(v) < 2**53:
+        return '["n","' + str(v) + '"]'
+    if v is None:
+        return "null"
+    return _dumps(canonical(v))
+
+
 def field_tokens(value: dict[str, Any]) -> list[str]:
     """Equality tokens of every object path of ``value`` (lists compare whole, as filters do).
 
-    Same strings as :func:`exists_token` / :func:`dict_token` / :func:`eq_token` build,
-    with each path serialised once.
+    The same strings as :func:`exists_token` / :func:`dict_token` / :func:`eq_token`
+    build, with each path's tokens cached and common scalars encoded directly.
+
+    >>> field_tokens({"a": 1}) == [exists_token(("a",)), eq_token(("a",), 1)]
+    True
     """
     out: list[str] = []
     for path, v in _walk(value, ()):
-        pj = _dumps(list(path))
-        out.append(_h("?" + pj))
+        pj, exists, is_dict = _path_tokens(path)
+        out.append(exists)
         if isinstance(v, dict):
-            out.append(_h("{" + pj))
+            out.append(is_dict)
         else:
-            out.append(_h("=[" + pj + "," + _dumps(canonical(v)) + "]"))
+            out.append(_h("=[" + pj + "," + _canonical_json(v) + "]"))
     return out
 
 

@@ -38,6 +38,8 @@ def check_namespace_limits(limits: Limits | None, namespace: Sequence[str]) -> N
 def check_put_limits(limits: Limits | None, namespace: Sequence[str], key: str, value_bytes: int | None,
                      texts: Sequence[tuple[str, str]]) -> None:
     """Namespace, key, serialised value and each indexed text of one put."""
+    if limits is None or _within(limits, namespace, key, value_bytes, texts):
+        return  # the common case, without building any message
     check_namespace_limits(limits, namespace)
     check_limit(limits, "key_bytes", utf8_len(key), what=f"The key {_short(key)}", owner=_OWNER,
                 fix="Use a shorter key (e.g. a hash of it).")
@@ -48,6 +50,21 @@ def check_put_limits(limits: Limits | None, namespace: Sequence[str], key: str, 
     for path, text in texts:
         check_limit(limits, "indexed_text_bytes", utf8_len(text), what=f"The indexed text at {path!r} of {where}",
                     owner=_OWNER, fix="Index a shorter field (index=[...]), or split the text over several items.")
+
+
+def _under(size: int, maximum: int | None) -> bool:
+    return maximum is None or size <= maximum
+
+
+def _within(limits: Limits, namespace: Sequence[str], key: str, value_bytes: int | None,
+            texts: Sequence[tuple[str, str]]) -> bool:
+    return (
+        _under(len(namespace), limits.namespace_labels)
+        and all(_under(len(label), limits.label_chars) for label in namespace if isinstance(label, str))
+        and _under(utf8_len(key), limits.key_bytes)
+        and (value_bytes is None or _under(value_bytes, limits.value_bytes))
+        and all(_under(utf8_len(text), limits.indexed_text_bytes) for _, text in texts)
+    )
 
 
 def check_query_limit(limits: Limits | None, query: str | None) -> None:

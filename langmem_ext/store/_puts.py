@@ -33,7 +33,7 @@ from langmem_ext.store import _keys as K
 from langmem_ext.store._limits import check_put_limits
 from langmem_ext.store._resp import Embed, Pipe
 
-__all__ = ["EmbeddingError", "PutsMixin", "OLD_FIELDS"]
+__all__ = ["EmbeddingError", "OLD_FIELDS", "PutsMixin", "write_command"]
 
 Gen = Generator[Any, Any, Any]
 _MAX_NUMERIC_LEAVES = 200
@@ -125,13 +125,14 @@ class PutsMixin:
         truncated = len(numeric) > _MAX_NUMERIC_LEAVES
         if truncated:
             numeric = dict(list(numeric.items())[:_MAX_NUMERIC_LEAVES])
+        ns_json, prefixes = K.namespace_fields(op.namespace)
         common = {
-            "p": ",".join(K.prefix_tokens(op.namespace)),
+            "p": prefixes,
             "f": ",".join(K.field_tokens(value)),
             **{K.numeric_field(path): repr(x) for path, x in numeric.items()},
         }
         fields = {
-            "ns": json.dumps(list(op.namespace), ensure_ascii=False),
+            "ns": ns_json,
             "k": op.key,
             "v": dumped,
             "u": str(updated),
@@ -204,11 +205,33 @@ class PutsMixin:
                 p.fields["nv"] = str(len(p.vectors) - 1)  # type: ignore[index]
 
     def _write_command(self, p: _Put, now: int, *, expected: str) -> tuple[Any, ...]:
-        head = ("EVALSHA", self._write_sha, 1, p.rkey, expected, str(p.ttl_ms), str(now))
-        if p.fields is None:
-            return (*head, "")
-        fields = {k: v for k, v in p.fields.items() if k != "vec"}
-        flat = json.dumps([x for kv in fields.items() for x in kv], ensure_ascii=False)
-        vectors = p.vectors or []
-        child = json.dumps([x for kv in p.child.items() for x in kv], ensure_ascii=False) if len(vectors) > 1 else "[]"
-        return (*head, flat, child, *vectors)
+        """The write script call for ``p`` (see ``WRITE_LUA`` for the argument layout)."""
+        return write_command(self._write_sha, p.rkey, now, expected=expected, ttl_ms=p.ttl_ms,
+                             fields=p.fields, child=p.child, vectors=p.vectors or [])
+
+
+def write_command(
+    sha: str,
+    rkey: str,
+    now: int,
+    *,
+    expected: str,
+    ttl_ms: int = 0,
+    fields: dict[str, Any] | None = None,
+    child: dict[str, Any] | None = None,
+    vectors: list[bytes] | None = None,
+) -> tuple[Any, ...]:
+    """``EVALSHA`` of the write script: write ``fields`` (None: delete) if the version is ``expected``.
+
+    >>> write_command("sha", "k", 5, expected="")
+    ('EVALSHA', 'sha', 1, 'k', '', '0', '5', '0')
+    >>> write_command("sha", "k", 5, expected="2", fields={"v": "{}", "vec": b"x"}, vectors=[b"x"])
+    ('EVALSHA', 'sha', 1, 'k', '2', '0', '5', '2', 'v', '{}', '0', b'x')
+    """
+    head = ("EVALSHA", sha, 1, rkey, expected, str(ttl_ms), str(now))
+    if fields is None:
+        return (*head, "0")
+    flat = [x for kv in fields.items() if kv[0] != "vec" for x in kv]
+    vectors = vectors or []
+    common = [x for kv in (child or {}).items() for x in kv] if len(vectors) > 1 else []
+    return (*head, str(len(flat)), *flat, str(len(common)), *common, *vectors)

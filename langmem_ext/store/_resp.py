@@ -67,29 +67,35 @@ class Check:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # KEYS[1] item key. ARGV: expected version ('' = any, '0' = absent), ttl ms ('0' = none),
-# now (µs), item fields as a JSON array of field/value strings ('' = delete), child
-# fields likewise, then the vectors (the first on the item, the rest on children :1..n).
+# now (µs), n = how many item field/value strings follow (0 = delete), those n strings,
+# m = how many child field/value strings follow, those m strings, then the vectors (the
+# first on the item, the rest on children :1..k). Plain arguments, no JSON to decode; one
+# HSET per hash, so RediSearch indexes each document once.
 # Returns the new version, 0 after a delete, false on conflict.
 WRITE_LUA = """
 local key = KEYS[1]
-local cur = redis.call('HGET', key, 'ver')
+local old = redis.call('HMGET', key, 'ver', 'nv', 'c')
+local cur = old[1]
 if ARGV[1] ~= '' and (cur or '0') ~= ARGV[1] then return false end
-local oldnv = tonumber(redis.call('HGET', key, 'nv') or '0')
-local created = redis.call('HGET', key, 'c')
-for j = 1, oldnv do redis.call('DEL', key .. ':' .. j) end
-redis.call('DEL', key)
-if ARGV[4] == '' then return 0 end
-local args = cjson.decode(ARGV[4])
+for j = 1, tonumber(old[2] or '0') do redis.call('DEL', key .. ':' .. j) end
+if cur then redis.call('DEL', key) end
+local n = tonumber(ARGV[4])
+if n == 0 then return 0 end
+local args = {}
+for i = 5, 4 + n do args[i - 4] = ARGV[i] end
 local ver = (tonumber(cur) or 0) + 1
-args[#args + 1] = 'ver'; args[#args + 1] = tostring(ver)
-args[#args + 1] = 'c'; args[#args + 1] = created or ARGV[3]
-if #ARGV >= 6 then args[#args + 1] = 'vec'; args[#args + 1] = ARGV[6] end
+args[n + 1] = 'ver'; args[n + 2] = tostring(ver)
+args[n + 3] = 'c'; args[n + 4] = old[3] or ARGV[3]
+local m = tonumber(ARGV[5 + n])
+local v = 6 + n + m
+if #ARGV >= v then args[n + 5] = 'vec'; args[n + 6] = ARGV[v] end
 redis.call('HSET', key, unpack(args))
 local ttl = tonumber(ARGV[2])
-if #ARGV > 6 then
-  local common = cjson.decode(ARGV[5])
-  for j = 7, #ARGV do
-    local ck = key .. ':' .. (j - 6)
+if #ARGV > v then
+  local common = {}
+  for i = 6 + n, 5 + n + m do common[i - 5 - n] = ARGV[i] end
+  for j = v + 1, #ARGV do
+    local ck = key .. ':' .. (j - v)
     redis.call('HSET', ck, 'vec', ARGV[j], unpack(common))
     if ttl > 0 then redis.call('PEXPIRE', ck, ttl) end
   end

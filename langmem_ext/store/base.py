@@ -32,7 +32,7 @@ from langgraph.store.base import _ensure_refresh
 from langmem_ext.limits import Limits
 from langmem_ext.store import _keys as K
 from langmem_ext.store._limits import check_namespace_limits, check_query_limit
-from langmem_ext.store._puts import OLD_FIELDS, EmbeddingError, PutsMixin
+from langmem_ext.store._puts import OLD_FIELDS, EmbeddingError, PutsMixin, write_command
 from langmem_ext.store._resp import (
     TOUCH_LUA,
     WRITE_LUA,
@@ -350,7 +350,7 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, PutsMixin, BaseStore):
             ids = [h.id for h in parse_search(reply).rows]
             if not ids:
                 return deleted
-            yield Pipe([("EVALSHA", self._write_sha, 1, rk, "", "0", "0", "") for rk in ids])
+            yield Pipe([write_command(self._write_sha, rk, 0, expected="") for rk in ids])
             deleted += len(ids)
 
     # ------------------------------------------------------------ TTL

@@ -29,23 +29,63 @@ from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 __all__ = ["RedisStore"]
 
 
+#: Pipes longer than this go out in chunks on one connection (see :func:`stream_commands`).
+STREAM_ABOVE = 32
+_CHUNK = 128
+
+
+def stream_commands(client: redis.Redis, cmds: list[tuple[Any, ...]]) -> list[Any]:
+    """Send ``cmds`` in chunks of 128 on one connection, then read every reply (errors as values).
+
+    Redis starts on the first chunk while the rest are packed and sent, so a batch's
+    client and server work overlap; the replies are the raw ones (no response callbacks,
+    which the store's commands do not need). Connection errors are retried as the
+    client's ``retry`` says, like a pipeline's.
+    """
+    pool = client.connection_pool
+    conn = pool.get_connection()
+
+    def run() -> list[Any]:
+        for i in range(0, len(cmds), _CHUNK):
+            conn.send_packed_command(conn.pack_commands(cmds[i:i + _CHUNK]), check_health=i == 0)
+        out: list[Any] = []
+        for _ in cmds:
+            try:
+                out.append(conn.read_response())
+            except ResponseError as exc:
+                out.append(exc)
+        return out
+
+    try:
+        return conn.retry.call_with_retry(run, lambda _error: conn.disconnect())
+    except BaseException:
+        conn.disconnect()  # replies may be left unread: never reuse this connection
+        raise
+    finally:
+        pool.release(conn)
+
+
+def _execute(client: Any, req: Pipe) -> list[Any]:
+    if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
+        return [client.execute_command(*req.cmds[0])]
+    if len(req.cmds) > STREAM_ABOVE and isinstance(getattr(client, "connection_pool", None), redis.ConnectionPool):
+        replies = stream_commands(client, req.cmds)
+        if not req.tolerant:
+            error = next((r for r in replies if isinstance(r, ResponseError)), None)
+            if error is not None:
+                raise error
+        return replies
+    pipe = client.pipeline(transaction=False)
+    for cmd in req.cmds:
+        pipe.execute_command(*cmd)
+    return pipe.execute(raise_on_error=not req.tolerant)
+
+
 def run_pipe(client: Any, req: Pipe) -> list[Any]:
     """Execute a :class:`Pipe` on a sync client, reloading scripts once if the server lost them."""
     for attempt in (0, 1):
-        if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
-            try:
-                return [client.execute_command(*req.cmds[0])]
-            except NoScriptError:
-                if attempt:
-                    raise
-                client.script_load(WRITE_LUA)
-                client.script_load(TOUCH_LUA)
-                continue
-        pipe = client.pipeline(transaction=False)
-        for cmd in req.cmds:
-            pipe.execute_command(*cmd)
         try:
-            return pipe.execute(raise_on_error=not req.tolerant)
+            return _execute(client, req)
         except NoScriptError:
             if attempt:
                 raise

@@ -9,11 +9,12 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langgraph.store.base import PutOp, SearchOp
+from langgraph.store.base import GetOp, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
 from langmem_ext.store import EmbeddingError, IncompatibleIndexError, InvalidFilterError, RedisStore
 from langmem_ext.store.schema import MIGRATIONS
+from langmem_ext.store import _keys as K
 
 from .conftest import DIMS, BrokenEmbeddings, WordEmbeddings
 
@@ -365,3 +366,20 @@ async def test_async_from_conn_string_and_concurrent_cas(redis_url: str) -> None
         assert store.get(("c",), "ctr").value == {"n": 30}  # sync methods work on the async store too
         assert await store.aput_if_version(("c",), "ctr", None, expected_version=30) == 0  # conditional delete
         assert await store.aget(("c",), "ctr") is None
+
+
+def test_long_batches_stream_and_survive_a_script_flush(redis_url: str, redis_client: Any, embeddings: WordEmbeddings) -> None:
+    """Batches longer than STREAM_ABOVE go through stream_commands: replies stay in order,
+    a lost script is reloaded once, and a server error in one write raises."""
+    from langmem_ext.store.redis import STREAM_ABOVE
+
+    n = 3 * STREAM_ABOVE + 7
+    with RedisStore.from_conn_string(redis_url, index=_index(embeddings)) as store:
+        redis_client.script_flush()
+        store.batch([PutOp(("s",), f"k{i}", {"text": f"w{i}", "i": i}) for i in range(n)])
+        got = store.batch([GetOp(("s",), f"k{i}") for i in range(n)])
+        assert [g.value["i"] for g in got] == list(range(n))
+        redis_client.set(K.item_key("langmem", ("s",), "k5"), "not a hash")  # WRONGTYPE for the write script
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            store.batch([PutOp(("s",), f"k{i}", {"i": -i}) for i in range(n)])
+        assert store.get(("s",), "k6").value == {"text": "w6", "i": 6}  # nothing written; connection usable
