@@ -9,7 +9,14 @@ from __future__ import annotations
 from langmem_ext.short_term.counting import MessageTokenCounter
 from langmem_ext.short_term.delete import delete_messages, deletion_updates, select_deletions
 from langmem_ext.short_term.extractive import extractive_summary
-from langmem_ext.short_term.importance import HeuristicScorer, LLMScorer, build_context
+from langmem_ext.short_term.importance import (
+    HeuristicScorer,
+    ImportanceFilter,
+    ImportanceOptions,
+    LLMScorer,
+    build_context,
+    importance_filter,
+)
 from langmem_ext.short_term.middleware import (
     DeletionMiddleware,
     ImportanceFilterMiddleware,
@@ -42,8 +49,10 @@ __all__ = [
     "DeletionMiddleware",
     "DeletionNode",
     "HeuristicScorer",
+    "ImportanceFilter",
     "ImportanceFilterMiddleware",
     "ImportanceFilterNode",
+    "ImportanceOptions",
     "LLMScorer",
     "MessageTokenCounter",
     "RunningSummary",
@@ -63,6 +72,7 @@ __all__ = [
     "extractive_summary",
     "group_units",
     "history_problems",
+    "importance_filter",
     "select_deletions",
     "summarize_history",
     "summarizer",

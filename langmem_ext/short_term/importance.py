@@ -22,6 +22,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from langchain_core.messages import BaseMessage, ToolMessage
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from langmem_ext.prompts import DEFAULT_IMPORTANCE_PROMPT
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
@@ -38,12 +40,15 @@ from langmem_ext.short_term.trim import ContextBudgetError, select_suffix
 
 __all__ = [
     "HeuristicScorer",
+    "ImportanceFilter",
+    "ImportanceOptions",
     "ImportanceScores",
     "LLMScorer",
     "MessageScore",
     "Relevance",
     "as_scorer",
     "build_context",
+    "importance_filter",
 ]
 
 Relevance = Literal["none", "lexical", "embedding"]
@@ -353,3 +358,99 @@ def build_context(
         floor = first
     kept = sorted(chosen) + list(range(cut, len(units)))
     return [*head, *(rest[i] for k in kept for i in units[k].indices)]
+
+
+class ImportanceOptions(TypedDict, total=False):
+    """The keywords of ``ImportanceFilterNode`` and ``ImportanceFilterMiddleware`` (see :func:`importance_filter`)."""
+
+    max_tokens: int
+    """Budget of the model input (required)."""
+    scorer: Any
+    """:class:`HeuristicScorer` (default), :class:`LLMScorer`, or ``fn(message) -> float``."""
+    keep_last_turns: int
+    """Recent turns always kept (2)."""
+    relevance: Relevance
+    """``"none"``, ``"lexical"`` or ``"embedding"`` (needs ``embed``)."""
+    relevance_weight: float
+    """A fully relevant message gains ``relevance_weight * 10`` points (0.5)."""
+    embed: Any
+    """Embeddings for relevance (e.g. ``MiniLMEmbeddings()``)."""
+    model: str | None
+    """Model name for the tokenizer (default ``gpt-4o-mini``)."""
+    token_counter: MessageTokenCounter | TokenCounterLike | None
+    """A :class:`MessageTokenCounter` or LangChain-style counter instead of ``model``."""
+
+
+@dataclass
+class ImportanceFilter:
+    """Checked importance-filter options and the two steps that use them (built by :func:`importance_filter`).
+
+    :meth:`score_new` scores the messages missing from the score cache (the only step
+    that may call a model); :meth:`view` builds the budgeted model input.
+
+    Example:
+        >>> from langchain_core.messages import AIMessage, HumanMessage
+        >>> f = importance_filter(max_tokens=200)
+        >>> msgs = [HumanMessage("My sister Maria lives in Porto.", id="1"), AIMessage("Nice!", id="2")]
+        >>> scores = f.score_new(msgs, known={"2": 1.0})
+        >>> list(scores), [m.id for m in f.view(msgs, scores)]
+        (['1'], ['1', '2'])
+    """
+
+    max_tokens: int
+    scorer: Any
+    counter: MessageTokenCounter
+    keep_last_turns: int = 2
+    relevance: Relevance = "none"
+    relevance_weight: float = 0.5
+    embed: Any = None
+    embedding_cache: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def _unscored(messages: Sequence[BaseMessage], known: Mapping[str, float]) -> tuple[list[BaseMessage], list[BaseMessage]]:
+        new = [i for i, m in enumerate(messages) if message_key(m) not in known]
+        return [messages[i] for i in new], list(messages[: new[0]]) if new else []
+
+    def score_new(self, messages: Sequence[BaseMessage], known: Mapping[str, float]) -> dict[str, float]:
+        """Scores of the messages not in ``known``, by message key (history: what precedes them)."""
+        new, history = self._unscored(messages, known)
+        return dict(zip(map(message_key, new), self.scorer.score(new, history=history))) if new else {}
+
+    async def ascore_new(self, messages: Sequence[BaseMessage], known: Mapping[str, float]) -> dict[str, float]:
+        """Async :meth:`score_new`."""
+        new, history = self._unscored(messages, known)
+        return dict(zip(map(message_key, new), await self.scorer.ascore(new, history=history))) if new else {}
+
+    def view(self, messages: Sequence[BaseMessage], scores: Mapping[str, float]) -> list[BaseMessage]:
+        """:func:`build_context` with these options."""
+        return build_context(
+            messages, scores=scores, max_tokens=self.max_tokens, keep_last_turns=self.keep_last_turns,
+            token_counter=self.counter, relevance=self.relevance, relevance_weight=self.relevance_weight,
+            embed=self.embed, embedding_cache=self.embedding_cache,
+        )
+
+
+def importance_filter(
+    *,
+    max_tokens: int,
+    scorer: Any = None,
+    keep_last_turns: int = 2,
+    relevance: Relevance = "none",
+    relevance_weight: float = 0.5,
+    embed: Any = None,
+    model: str | None = "gpt-4o-mini",
+    token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+) -> ImportanceFilter:
+    """Check the importance-filter options once (see :class:`ImportanceOptions`).
+
+    Raises:
+        ValueError: a budget <= 0, an unknown ``relevance``, or ``"embedding"`` without ``embed``.
+    """
+    if max_tokens <= 0:
+        raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
+    if relevance not in ("none", "lexical", "embedding"):
+        raise ValueError(f"relevance must be 'none', 'lexical' or 'embedding', got {relevance!r}.")
+    if relevance == "embedding" and embed is None:
+        raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
+    return ImportanceFilter(max_tokens, as_scorer(scorer), as_counter(token_counter, model=model), keep_last_turns,
+                            relevance, relevance_weight, embed)

@@ -28,8 +28,8 @@ from typing_extensions import NotRequired, Unpack
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.delete import select_deletions
-from langmem_ext.short_term.importance import Relevance, as_scorer, build_context
-from langmem_ext.short_term.messages import is_summary_message, message_key
+from langmem_ext.short_term.importance import ImportanceOptions, importance_filter
+from langmem_ext.short_term.messages import is_summary_message
 from langmem_ext.short_term.nodes import merge_scores
 from langmem_ext.short_term.summarize import RunningSummary, SummaryOptions, SummaryResult, summary_message, summary_options
 from langmem_ext.short_term.trim import trim_history
@@ -152,64 +152,24 @@ class SummaryMiddleware(_ViewMiddleware):
 class ImportanceFilterMiddleware(_ViewMiddleware):
     """Score new messages once (``before_model``), then fill ``max_tokens`` by importance.
 
-    Options as :class:`~langmem_ext.short_term.nodes.ImportanceFilterNode`.
+    Options (:class:`~langmem_ext.short_term.importance.ImportanceOptions`) as
+    :class:`~langmem_ext.short_term.nodes.ImportanceFilterNode`.
     """
 
-    def __init__(
-        self,
-        *,
-        max_tokens: int,
-        scorer: Any = None,
-        keep_last_turns: int = 2,
-        relevance: Relevance = "none",
-        relevance_weight: float = 0.5,
-        embed: Any = None,
-        model: str | None = "gpt-4o-mini",
-        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
-    ) -> None:
+    def __init__(self, **options: Unpack[ImportanceOptions]) -> None:
         super().__init__()
-        if relevance == "embedding" and embed is None:
-            raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
-        self.max_tokens = max_tokens
-        self.scorer = as_scorer(scorer)
-        self.keep_last_turns = keep_last_turns
-        self.relevance = relevance
-        self.relevance_weight = relevance_weight
-        self.embed = embed
-        self.embedding_cache: dict[str, Any] = {}
-        self.counter = as_counter(token_counter, model=model)
-
-    def _new(self, state: Any) -> tuple[list[BaseMessage], list[BaseMessage]]:
-        known = state.get("importance_scores") or {}
-        messages = list(state["messages"])
-        return messages, [m for m in messages if message_key(m) not in known]
+        self.filter = importance_filter(**options)
 
     def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        messages, new = self._new(state)
-        if not new:
-            return None
-        scores = self.scorer.score(new, history=messages[: messages.index(new[0])])
-        return {"importance_scores": {message_key(m): s for m, s in zip(new, scores)}}
+        fresh = self.filter.score_new(list(state["messages"]), state.get("importance_scores") or {})
+        return {"importance_scores": fresh} if fresh else None
 
     async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-        messages, new = self._new(state)
-        if not new:
-            return None
-        scores = await self.scorer.ascore(new, history=messages[: messages.index(new[0])])
-        return {"importance_scores": {message_key(m): s for m, s in zip(new, scores)}}
+        fresh = await self.filter.ascore_new(list(state["messages"]), state.get("importance_scores") or {})
+        return {"importance_scores": fresh} if fresh else None
 
     def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
-        return build_context(
-            messages,
-            scores=state.get("importance_scores") or {},
-            max_tokens=self.max_tokens,
-            keep_last_turns=self.keep_last_turns,
-            token_counter=self.counter,
-            relevance=self.relevance,
-            relevance_weight=self.relevance_weight,
-            embed=self.embed,
-            embedding_cache=self.embedding_cache,
-        )
+        return self.filter.view(messages, state.get("importance_scores") or {})
 
 
 class DeletionMiddleware(AgentMiddleware):

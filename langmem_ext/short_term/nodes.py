@@ -32,8 +32,7 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.delete import select_deletions
-from langmem_ext.short_term.importance import Relevance, as_scorer, build_context
-from langmem_ext.short_term.messages import message_key
+from langmem_ext.short_term.importance import ImportanceOptions, importance_filter
 from langmem_ext.short_term.background import BackgroundSummaries
 from langmem_ext.short_term.summarize import (
     RunningSummary,
@@ -313,73 +312,36 @@ class ImportanceFilterNode(_MessagesNode):
     """Score new messages once (cached in ``scores_key``), then build a budgeted model input.
 
     Args:
-        max_tokens: budget of the model input.
-        scorer: :class:`HeuristicScorer` (default), :class:`LLMScorer`, or ``fn(message) -> float``.
-        keep_last_turns: recent turns always kept.
-        relevance: ``"none"``, ``"lexical"`` or ``"embedding"`` (needs ``embed``).
-        embed: embeddings for relevance (e.g. ``MiniLMEmbeddings()``).
-        model: model name for the tokenizer (default ``gpt-4o-mini``).
+        **options: :class:`~langmem_ext.short_term.importance.ImportanceOptions`:
+            ``max_tokens`` (budget of the model input, required), ``scorer``
+            (:class:`HeuristicScorer` by default, :class:`LLMScorer`, or ``fn(message) -> float``),
+            ``keep_last_turns`` (recent turns always kept), ``relevance`` (``"none"``,
+            ``"lexical"`` or ``"embedding"``, which needs ``embed``), ``relevance_weight``,
+            ``embed``, ``model`` / ``token_counter`` (token counting).
+        scores_key: state key of the score cache.
     """
 
     def __init__(
         self,
         *,
-        max_tokens: int,
-        scorer: Any = None,
-        keep_last_turns: int = 2,
-        relevance: Relevance = "none",
-        relevance_weight: float = 0.5,
-        embed: Any = None,
-        model: str | None = "gpt-4o-mini",
-        token_counter: MessageTokenCounter | TokenCounterLike | None = None,
         input_messages_key: str = "messages",
         output_messages_key: str = "llm_input_messages",
         scores_key: str = "importance_scores",
         name: str = "importance_filter",
+        **options: Unpack[ImportanceOptions],
     ) -> None:
-        if max_tokens <= 0:
-            raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
-        if relevance == "embedding" and embed is None:
-            raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
-        if relevance not in ("none", "lexical", "embedding"):
-            raise ValueError(f"relevance must be 'none', 'lexical' or 'embedding', got {relevance!r}.")
-        self.max_tokens = max_tokens
-        self.scorer = as_scorer(scorer)
-        self.keep_last_turns = keep_last_turns
-        self.relevance = relevance
-        self.relevance_weight = relevance_weight
-        self.embed = embed
-        self.embedding_cache: dict[str, Any] = {}
-        self.counter = as_counter(token_counter, model=model)
+        self.filter = importance_filter(**options)
         self.scores_key = scores_key
         super().__init__(input_messages_key=input_messages_key, output_messages_key=output_messages_key, name=name)
 
-    def _new(self, state: Any, messages: list[BaseMessage]) -> tuple[dict[str, float], list[int]]:
-        known = dict(_get(state, self.scores_key) or {})
-        return known, [i for i, m in enumerate(messages) if message_key(m) not in known]
-
-    def _build(self, messages: list[BaseMessage], known: dict[str, float], new: list[int], scores: list[float]):
-        fresh = {message_key(messages[i]): s for i, s in zip(new, scores)}
+    def _build(self, messages: list[BaseMessage], known: dict[str, float], fresh: dict[str, float]):
         merged = {**known, **fresh}
-        context = build_context(
-            messages,
-            scores=merged,
-            max_tokens=self.max_tokens,
-            keep_last_turns=self.keep_last_turns,
-            token_counter=self.counter,
-            relevance=self.relevance,
-            relevance_weight=self.relevance_weight,
-            embed=self.embed,
-            embedding_cache=self.embedding_cache,
-        )
-        return context, ({self.scores_key: merged} if fresh else {})
+        return self.filter.view(messages, merged), ({self.scores_key: merged} if fresh else {})
 
     def _compute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
-        known, new = self._new(state, messages)
-        scores = self.scorer.score([messages[i] for i in new], history=messages[: new[0]] if new else []) if new else []
-        return self._build(messages, known, new, scores)
+        known = dict(_get(state, self.scores_key) or {})
+        return self._build(messages, known, self.filter.score_new(messages, known))
 
     async def _acompute(self, state: Any, messages: list[BaseMessage]) -> tuple[list[BaseMessage], dict[str, Any]]:
-        known, new = self._new(state, messages)
-        scores = await self.scorer.ascore([messages[i] for i in new], history=messages[: new[0]] if new else []) if new else []
-        return self._build(messages, known, new, scores)
+        known = dict(_get(state, self.scores_key) or {})
+        return self._build(messages, known, await self.filter.ascore_new(messages, known))

@@ -132,3 +132,26 @@ async def test_llm_scorer_async_in_the_filter_node():
     node = ImportanceFilterNode(max_tokens=500, scorer=LLMScorer(model, batch_size=2))
     update = await node.ainvoke({"messages": conversation()[:5]})
     assert list(update["importance_scores"].values()) == [10.0, 1.0, 10.0, 1.0, 10.0] and model.calls == 3
+
+
+def test_importance_filter_is_shared_by_node_and_middleware_and_scores_only_new_messages():
+    from langmem_ext.short_term import ImportanceFilterMiddleware, ImportanceFilterNode, importance_filter
+
+    seen = []
+
+    def scorer(message):
+        seen.append(message.id)
+        return 8.0
+
+    f = importance_filter(max_tokens=300, scorer=scorer, keep_last_turns=1)
+    history = [HumanMessage("My cat is Tom.", id="1"), AIMessage("Cute.", id="2"), HumanMessage("And a dog.", id="3")]
+    assert f.score_new(history, known={"1": 3.0}) == {"2": 8.0, "3": 8.0} and seen == ["2", "3"]
+    assert f.view(history, {"1": 3.0}) == build_context(history, scores={"1": 3.0}, max_tokens=300, keep_last_turns=1)
+    for make in (ImportanceFilterNode, ImportanceFilterMiddleware):
+        assert make(max_tokens=300, relevance="lexical").filter.relevance == "lexical"
+        with pytest.raises(ValueError, match="max_tokens must be > 0"):
+            make(max_tokens=0)
+        with pytest.raises(ValueError, match="relevance must be"):
+            make(max_tokens=10, relevance="bm25")
+        with pytest.raises(ValueError, match="needs embed="):
+            make(max_tokens=10, relevance="embedding")
