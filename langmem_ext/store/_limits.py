@@ -25,6 +25,9 @@ def _short(text: str, n: int = 40) -> str:
 
 def check_namespace_limits(limits: Limits | None, namespace: Sequence[str]) -> None:
     """Labels per namespace (or prefix) and characters per label."""
+    if limits is None or (_under(len(namespace), limits.namespace_labels)
+                          and all(_under(len(x), limits.label_chars) for x in namespace if isinstance(x, str))):
+        return
     ns = tuple(namespace)
     shown = ns if len(ns) <= 4 else (*ns[:3], "...")
     check_limit(limits, "namespace_labels", len(ns), what=f"The namespace {shown}", owner=_OWNER, unit="labels",
@@ -69,6 +72,6 @@ def _within(limits: Limits, namespace: Sequence[str], key: str, value_bytes: int
 
 def check_query_limit(limits: Limits | None, query: str | None) -> None:
     """The length of a search query."""
-    if query:
+    if query and limits is not None and not _under(utf8_len(query), limits.query_bytes):
         check_limit(limits, "query_bytes", utf8_len(query), what=f"The search query {_short(query)}", owner=_OWNER,
                     fix="Search with a shorter query (its first sentences, or a summary).")

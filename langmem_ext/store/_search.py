@@ -29,6 +29,8 @@ __all__ = ["SearchMixin", "bm25_terms"]
 
 Gen = Generator[Any, Any, Any]
 _RETURN = ("RETURN", "6", "ns", "k", "v", "c", "u", "ttl")
+#: A KNN hit's fields (an extra-vector child has none of the item's: its owner is read after).
+_KNN_RETURN = ("RETURN", "7", "ns", "k", "v", "c", "u", "ttl", "d")
 _MAX_TERMS = 32
 _BATCHES_ABOVE = 0.3
 _SELECTIVITY_TTL = 30.0
@@ -37,6 +39,15 @@ _SELECTIVITY_TTL = 30.0
 def bm25_terms(query: str) -> list[str]:
     """The words of ``query`` as RediSearch tokenises text (lower-cased)."""
     return [w for w in re.findall(r"[^\W_]+", query.lower())][:_MAX_TERMS]
+
+
+def owner_key(doc_id: str) -> str:
+    """The item key of a search hit: itself, or the item an extra-vector child ``<item>:<j>`` belongs to.
+
+    >>> owner_key("lm:i:{ab}"), owner_key("lm:i:{ab}:2")
+    ('lm:i:{ab}', 'lm:i:{ab}')
+    """
+    return doc_id if doc_id.endswith("}") else doc_id[: doc_id.rindex("}") + 1]
 
 
 def _kept(fields: dict[str, Any], flt: dict[str, Any] | None) -> Any:
@@ -138,14 +149,13 @@ class SearchMixin:
             query = f"({base})=>{knn}" if base else f"*=>{knn}"
             params = ["K", str(k), "B", blob] + (["EF", str(max(cfg.get("ef_runtime", 10), k))] if ef else [])
             cmd = ("FT.SEARCH", self._idx, query, "PARAMS", str(len(params)), *params, "SORTBY", "d", "ASC",
-                   "RETURN", "8", "ns", "k", "v", "c", "u", "ttl", "o", "d", "LIMIT", "0", str(k), "DIALECT", "2")
+                   *_KNN_RETURN, "LIMIT", "0", str(k), "DIALECT", "2")
             hits = parse_search((yield Pipe([cmd]))[0])
             best: dict[str, tuple[dict[str, Any] | None, float]] = {}
             for hit in hits.rows:
-                owner = hit.fields.get("o")
-                rk = owner.decode() if isinstance(owner, bytes) else hit.id
+                rk = owner_key(hit.id)
                 if rk not in best:
-                    best[rk] = (None if owner else hit.fields, float(hit.fields["d"]))
+                    best[rk] = (hit.fields if rk == hit.id else None, float(hit.fields["d"]))
             missing = [rk for rk, (f, _) in best.items() if f is None]
             if missing:
                 replies = yield Pipe([("HMGET", rk, *K.ITEM_FIELDS) for rk in missing])

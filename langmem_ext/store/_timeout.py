@@ -50,7 +50,10 @@ class SearchTimeoutError(TimeoutError):
 
 def is_query(cmd: tuple[Any, ...]) -> bool:
     """Whether ``cmd`` is a RediSearch query (``FT.SEARCH`` or ``FT.AGGREGATE``)."""
-    name = cmd[0].decode() if isinstance(cmd[0], bytes) else str(cmd[0])
+    name = cmd[0]
+    if name in _QUERIES:  # the store's own commands: no decoding
+        return True
+    name = name.decode() if isinstance(name, bytes) else str(name)
     return name.upper() in _QUERIES
 
 
