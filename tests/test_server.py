@@ -102,3 +102,24 @@ def test_no_orphan_when_parent_is_killed() -> None:
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(pid), "the embedded redis-server outlived its killed parent"
+
+
+def test_overwritten_documents_leave_the_text_statistics_within_seconds(redis_url: str) -> None:
+    """RediSearch counts overwritten documents in BM25's IDF until its GC runs (default:
+    30 s, once 100 are pending). Four overwrites of 8 documents sent every score to 0 with
+    the defaults; the embedded server collects after one pending document, every 2 s."""
+    client = redis.Redis.from_url(redis_url, protocol=2)
+    client.execute_command("FT.CREATE", "gc-test", "ON", "HASH", "PREFIX", "1", "gc:", "SCHEMA", "t", "TEXT")
+
+    def score() -> float:
+        reply = client.execute_command("FT.SEARCH", "gc-test", "apple", "WITHSCORES", "SCORER", "BM25", "LIMIT", "0", "1")
+        return float(reply[2])
+
+    for _ in range(5):
+        for i in range(8):
+            client.hset(f"gc:{i}", "t", ("apple " if i < 2 else "pear ") + f"banana doc{i}")
+    assert score() == 0.0  # the stale copies make "apple" look common: IDF 0
+    deadline = time.monotonic() + 15
+    while score() == 0.0 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert score() > 0.0
