@@ -12,7 +12,7 @@ How it measures (so that every contender sees the same machine):
   (FLAT), then ours with FLAT + the peer's HNSW option. Batch put rate and memory are
   measured per store while it loads.
 - Every search row of a round is timed in ONE interleaved loop (each round of the loop
-  calls every contender once, in a rotating order), so load from other processes and this
+  calls every contender once, in a fresh random order), so load from other processes and this
   VM's CPU wake-up latency (a Redis round trip costs ~0.03 ms when the client calls
   back-to-back but ~0.13 ms after ~0.5 ms of client work: the idle vCPU halts) fall on
   all rows alike.
@@ -22,7 +22,7 @@ How it measures (so that every contender sees the same machine):
   exact command our store sends: namespace TAG filter, ``HYBRID_POLICY BATCHES``,
   ``TIMEOUT``; recorded from the store for each query, then replayed).
 - recall@5: share of the exact top 5 (brute force over the same vectors) returned.
-- ``--pin``-free diagnostic: when the server is the embedded one, the ours-vs-floors loop
+- Diagnostic: when the server is the embedded one, the ours-vs-floors loop
   is repeated with this process and redis-server pinned to one CPU.
 
 Writes the ``store`` section of docs/benchmarks.md.
@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import itertools
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -102,11 +103,18 @@ def load(store: Any, n: int) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[int], Any]], rounds: int, warmup: int = 5) -> dict[str, dict[str, float]]:
-    """p50/p95 (ms) per name; each round calls every fn once (query ``round % NQ``), rotating the order."""
+    """p50/p95 (ms) per name; each round calls every fn once (query ``round % NQ``) in a fresh random order.
+
+    Random, not rotated: rotating keeps each fn's predecessor fixed, and on this VM the
+    call after a CPU-heavy one (the peer's search) pays the idle vCPU's wake-up.
+    """
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
+    rng = random.Random(7)
     for r in range(warmup + rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        order = names[:]
+        rng.shuffle(order)
+        for name in order:
             t0 = time.perf_counter()
             fns[name](r % NQ)
             if r >= warmup:
@@ -284,8 +292,10 @@ def report(rows: list[dict[str, Any]], results: list[dict[str, Any]], skipped: l
         "`search(query, limit=5)` p50 in ms over 50 rotating queries; the filter `{\"group\": 3}` keeps 10 % of items; "
         "memory is Redis `used_memory` growth per item; recall@5 against exact brute force over the same vectors. "
         "Each server round holds ours and one peer variant side by side, and all its searches (ours, the peer's "
-        "and the raw floors) are timed in one interleaved loop, so every row sees the same machine load and "
-        "CPU wake-up latency. InMemoryStore is timed on its own (no Redis).",
+        "and the raw floors) are timed in one interleaved loop, each round in a fresh random order, so every "
+        "row sees the same machine load and CPU wake-up latency (a fixed or rotated order would always put "
+        "the same call after the peer's CPU-heavy search, and on this VM the call after CPU-heavy work pays "
+        "the idle vCPU's wake-up). InMemoryStore is timed on its own (no Redis).",
         "",
         table(["items", "store", "batch put items/s", "search p50 ms", "filtered p50 ms", "recall@5",
                "filtered returns 5 matches", "bytes/item"],

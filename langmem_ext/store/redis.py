@@ -29,6 +29,11 @@ from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 __all__ = ["RedisStore"]
 
 
+try:  # hiredis packs a whole command in C; redis-py adds a Python pass over every argument
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover - hiredis is a dependency, but stay correct without it
+    _pack = None
+
 #: Pipes longer than this go out in chunks on one connection (see :func:`stream_commands`).
 STREAM_ABOVE = 32
 _CHUNK = 128
@@ -47,7 +52,9 @@ def stream_commands(client: redis.Redis, cmds: list[tuple[Any, ...]]) -> list[An
 
     def run() -> list[Any]:
         for i in range(0, len(cmds), _CHUNK):
-            conn.send_packed_command(conn.pack_commands(cmds[i:i + _CHUNK]), check_health=i == 0)
+            chunk = cmds[i:i + _CHUNK]
+            packed = [b"".join(map(_pack, chunk))] if _pack is not None else conn.pack_commands(chunk)
+            conn.send_packed_command(packed, check_health=i == 0)
         out: list[Any] = []
         for _ in cmds:
             try:
