@@ -34,18 +34,19 @@ try:  # hiredis packs a whole command in C; redis-py adds a Python pass over eve
 except ImportError:  # pragma: no cover - hiredis is a dependency, but stay correct without it
     _pack = None
 
-#: Pipes longer than this go out in chunks on one connection (see :func:`stream_commands`).
-STREAM_ABOVE = 32
+#: Commands per chunk of a streamed pipe (see :func:`stream_commands`).
 _CHUNK = 128
 
 
 def stream_commands(client: redis.Redis, cmds: list[tuple[Any, ...]]) -> list[Any]:
     """Send ``cmds`` in chunks of 128 on one connection, then read every reply (errors as values).
 
-    Redis starts on the first chunk while the rest are packed and sent, so a batch's
-    client and server work overlap; the replies are the raw ones (no response callbacks,
-    which the store's commands do not need). Connection errors are retried as the
-    client's ``retry`` says, like a pipeline's.
+    Every pipe of the store goes this way on a ``redis.Redis`` client: Redis starts on the
+    first chunk while the rest are packed (by hiredis, in C) and sent, so a batch's client
+    and server work overlap, and a single query skips redis-py's per-command machinery
+    (~10 us). The replies are the raw ones (no response callbacks, which the store's
+    parsers do not need). Connection errors are retried as the client's ``retry`` says,
+    like a pipeline's.
     """
     pool = client.connection_pool
     conn = pool.get_connection()
@@ -73,16 +74,16 @@ def stream_commands(client: redis.Redis, cmds: list[tuple[Any, ...]]) -> list[An
 
 
 def _execute(client: Any, req: Pipe) -> list[Any]:
-    if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
-        return [client.execute_command(*req.cmds[0])]
-    if len(req.cmds) > STREAM_ABOVE and isinstance(getattr(client, "connection_pool", None), redis.ConnectionPool):
+    if isinstance(getattr(client, "connection_pool", None), redis.ConnectionPool):
         replies = stream_commands(client, req.cmds)
         if not req.tolerant:
             error = next((r for r in replies if isinstance(r, ResponseError)), None)
             if error is not None:
                 raise error
         return replies
-    pipe = client.pipeline(transaction=False)
+    if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
+        return [client.execute_command(*req.cmds[0])]
+    pipe = client.pipeline(transaction=False)  # e.g. a RedisCluster client
     for cmd in req.cmds:
         pipe.execute_command(*cmd)
     return pipe.execute(raise_on_error=not req.tolerant)

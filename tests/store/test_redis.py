@@ -369,11 +369,9 @@ async def test_async_from_conn_string_and_concurrent_cas(redis_url: str) -> None
 
 
 def test_long_batches_stream_and_survive_a_script_flush(redis_url: str, redis_client: Any, embeddings: WordEmbeddings) -> None:
-    """Batches longer than STREAM_ABOVE go through stream_commands: replies stay in order,
-    a lost script is reloaded once, and a server error in one write raises."""
-    from langmem_ext.store.redis import STREAM_ABOVE
-
-    n = 3 * STREAM_ABOVE + 7
+    """Pipes go through stream_commands in chunks of 128: replies stay in order across
+    chunks, a lost script is reloaded once, and a server error in one write raises."""
+    n = 2 * 128 + 7
     with RedisStore.from_conn_string(redis_url, index=_index(embeddings)) as store:
         redis_client.script_flush()
         store.batch([PutOp(("s",), f"k{i}", {"text": f"w{i}", "i": i}) for i in range(n)])
