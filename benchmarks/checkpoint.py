@@ -1,7 +1,7 @@
 """Checkpointer speed: langmem-ext RedisSaver vs langgraph-checkpoint-redis 0.5.2 vs InMemorySaver.
 
 All three run in one process, on one embedded Redis 8 (or REDIS_URL), called in turn
-(rotating order) so that noise from other processes hits them alike. Operations (p50/p95 in ms):
+(a fresh random order each round) so that noise from other processes hits them alike. Operations (p50/p95 in ms):
 
 - put of a 50-message state (~12.5 KiB; the messages channel changed, as after a turn);
 - get_tuple of the latest checkpoint of that thread;
@@ -17,6 +17,7 @@ Targets (issue #2 §5): put and get_tuple p50 <= 1/5 of the peer's; a graph turn
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import sys
 import time
@@ -119,11 +120,19 @@ def _graph(saver: Any) -> Any:
 def _interleaved(
     fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 0
 ) -> dict[str, dict[str, float]]:
-    """p50/p95 per name, calling each fn once per round in a rotating order (shared noise)."""
+    """p50/p95 per name, calling each fn once per round in a fresh random order.
+
+    Shared noise hits all alike; a fixed rotation would always run one saver right after
+    the same other one (and on this VM a call after another's CPU-heavy work pays to wake
+    the idle server's vCPU), so the order is shuffled, seeded for repeatability.
+    """
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
+    rng = random.Random(7)
     for r in range(warmup + rounds):
-        for n in names[r % len(names) :] + names[: r % len(names)]:
+        order = names[:]
+        rng.shuffle(order)
+        for n in order:
             t0 = time.perf_counter()
             fns[n]()
             if r >= warmup:
@@ -281,7 +290,7 @@ def main() -> None:
         )
     body = (
         "## Checkpointer (`benchmarks/checkpoint.py`)\n\n"
-        f"{line} p50 (p95) in ms; one run, one server, the savers called in turn (rotating order) so load noise hits all alike.\n\n"
+        f"{line} p50 (p95) in ms; one run, one server, the savers called in turn (a fresh random order each round) so load noise hits all alike.\n\n"
         + table(
             [
                 "operation",
