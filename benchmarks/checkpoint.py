@@ -1,6 +1,6 @@
 """Checkpointer speed: langmem-ext RedisSaver vs langgraph-checkpoint-redis 0.5.2 vs InMemorySaver.
 
-All three run in one process, on one embedded Redis 8 (or REDIS_URL), called in turn
+All of them run in one process, on one embedded Redis 8 (or REDIS_URL), called in turn
 (a fresh random order each round) so that noise from other processes hits them alike. Operations (p50/p95 in ms):
 
 - put of a 50-message state (~12.5 KiB; the messages channel changed, as after a turn);
