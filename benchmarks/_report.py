@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import re
 import statistics
 import tempfile
@@ -101,3 +102,26 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
         "p95": ordered[int(0.95 * (len(ordered) - 1))],
         "p99": ordered[int(0.99 * (len(ordered) - 1))],
     }
+
+
+def interleaved(
+    fns: dict[str, Callable[[int], object]], *, rounds: int, warmup: int = 0, seed: int = 7
+) -> dict[str, dict[str, float]]:
+    """p50/p95/p99 (ms) per name; each round calls every fn once, with the round number.
+
+    Every round runs the contenders in a fresh random order (seeded): noise from other
+    processes hits all alike, and no contender always follows the same other one (on this
+    VM a call right after another's CPU-heavy work pays to wake the idle server's vCPU).
+    """
+    names = list(fns)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    rng = random.Random(seed)
+    for r in range(warmup + rounds):
+        order = names[:]
+        rng.shuffle(order)
+        for name in order:
+            t0 = time.perf_counter()
+            fns[name](r)
+            if r >= warmup:
+                samples[name].append((time.perf_counter() - t0) * 1000)
+    return {n: percentiles(s) for n, s in samples.items()}

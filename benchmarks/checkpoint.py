@@ -17,7 +17,6 @@ Targets (issue #2 §5): put and get_tuple p50 <= 1/5 of the peer's; a graph turn
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ from langgraph.checkpoint.base.id import uuid6  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
 
-from benchmarks._report import machine_line, percentiles, table, write_section  # noqa: E402
+from benchmarks._report import interleaved, machine_line, table, write_section  # noqa: E402
 from langmem_ext.checkpoint import RedisSaver  # noqa: E402
 from langmem_ext.checkpoint.serde import MessageSerializer  # noqa: E402
 from langmem_ext.server import EmbeddedRedis  # noqa: E402
@@ -120,24 +119,8 @@ def _graph(saver: Any) -> Any:
 def _interleaved(
     fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 0
 ) -> dict[str, dict[str, float]]:
-    """p50/p95 per name, calling each fn once per round in a fresh random order.
-
-    Shared noise hits all alike; a fixed rotation would always run one saver right after
-    the same other one (and on this VM a call after another's CPU-heavy work pays to wake
-    the idle server's vCPU), so the order is shuffled, seeded for repeatability.
-    """
-    names = list(fns)
-    samples: dict[str, list[float]] = {n: [] for n in names}
-    rng = random.Random(7)
-    for r in range(warmup + rounds):
-        order = names[:]
-        rng.shuffle(order)
-        for n in order:
-            t0 = time.perf_counter()
-            fns[n]()
-            if r >= warmup:
-                samples[n].append((time.perf_counter() - t0) * 1000)
-    return {n: percentiles(s) for n, s in samples.items()}
+    """:func:`benchmarks._report.interleaved` for callables that take no round number."""
+    return interleaved({n: (lambda _r, f=f: f()) for n, f in fns.items()}, rounds=rounds, warmup=warmup)
 
 
 def _turn_fn(saver: Any, thread_id: str, durability: str = "async") -> Callable[[], None]:
