@@ -108,8 +108,11 @@ class MessageSerializer(JsonPlusSerializer):
 
     def _hook(self, code: int, data: bytes) -> Any:
         if code == _EXT:
-            tup = ormsgpack.unpackb(data, ext_hook=self._hook, option=_NON_STR_KEYS)
-            known = _BY_NAME.get((tup[0], tup[1])) if len(tup) == 4 else None
+            try:
+                tup = ormsgpack.unpackb(data, ext_hook=self._hook, option=_NON_STR_KEYS)
+                known = _BY_NAME.get((tup[0], tup[1])) if type(tup) is list and len(tup) == 4 else None
+            except Exception:  # damaged data: LangGraph's hook has its own fallbacks
+                known = None
             if known is not None and _plain(tup[2], known[1]):
                 if _FAST_CONSTRUCT:
                     return _construct(known[0], tup[2])

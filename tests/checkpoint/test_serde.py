@@ -187,3 +187,19 @@ def test_direct_construction_matches_model_construct() -> None:
     kwargs = AIMessage("x", id="7", response_metadata={"m": 1}).model_dump()
     ours, theirs = serde._construct(AIMessage, dict(kwargs)), AIMessage.model_construct(**kwargs)
     same(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\xc1", ormsgpack.packb({"not": "a tuple"}), ormsgpack.packb(["langchain_core.messages.human"])],
+)
+def test_damaged_message_data_is_handled_as_jsonplus_handles_it(body: bytes) -> None:
+    data = ormsgpack.packb([ormsgpack.Ext(jsonplus.EXT_PYDANTIC_V2, body)])
+
+    def outcome(serde: Any) -> Any:
+        try:
+            return serde.loads_typed(("msgpack", data))
+        except Exception as exc:  # the same failure, not a different one
+            return type(exc), str(exc)
+
+    assert outcome(MessageSerializer()) == outcome(JsonPlusSerializer())
