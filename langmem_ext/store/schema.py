@@ -55,9 +55,11 @@ class RedisIndexConfig(IndexConfig, total=False):
     m: int
     """HNSW graph degree (``M``); default 16."""
     ef_construction: int
-    """HNSW ``EF_CONSTRUCTION``; default 200."""
+    """HNSW ``EF_CONSTRUCTION``; default 100 (200 inserts ~half as fast for ~0.004 more recall@5)."""
     ef_runtime: int
-    """HNSW ``EF_RUNTIME`` (candidate list size at query time); default 10."""
+    """HNSW ``EF_RUNTIME`` (candidate list size at query time); default 50. Sent with every query,
+    so an existing index follows the store's config. Measured recall@5 on MiniLM embeddings of
+    ~8.7k LoCoMo sentences: 0.89 at 10, 0.99 at 50 (``benchmarks/store_hnsw.py``)."""
     rrf_k: int
     """The ``k`` constant of reciprocal rank fusion; default 60."""
 
@@ -66,8 +68,8 @@ _DEFAULTS: dict[str, Any] = {
     "mode": "vector",
     "algorithm": "hnsw",
     "m": 16,
-    "ef_construction": 200,
-    "ef_runtime": 10,
+    "ef_construction": 100,
+    "ef_runtime": 50,
     "rrf_k": 60,
 }
 
