@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import itertools
 import os
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -250,14 +251,18 @@ def bench_recall(url: str, n: int, repeat: int) -> tuple[list[list[Any]], dict[s
         for _, call, _ in variants:  # warm-up
             for _ in range(5):
                 call(next(it))
-        rounds = max(repeat // 10, 5)
-        for _ in range(rounds):
-            for label, call, _ in variants:
-                for _ in range(10):
-                    q = next(it)
-                    t0 = time.perf_counter()
-                    call(q)
-                    samples[label].append((time.perf_counter() - t0) * 1000)
+        # Each round calls every variant once with the same query, in a fresh seeded random order:
+        # fixed blocks would give each variant the same neighbours (and the same machine phase),
+        # and on this VM the call after CPU-heavy work pays the idle vCPU's wake-up.
+        order_rng = random.Random(7)
+        order = list(variants)
+        for r in range(max(repeat, 20)):
+            q = queries[r % len(queries)]
+            order_rng.shuffle(order)
+            for label, call, _ in order:
+                t0 = time.perf_counter()
+                call(q)
+                samples[label].append((time.perf_counter() - t0) * 1000)
         for node in nodes:
             node.flush()
     rows: list[list[Any]] = []
@@ -330,8 +335,9 @@ def main() -> None:
             "invalidated by this process's writes), the access statistics, ranking, "
             "rendering within the token budget, and the reinforcement write (coalesced and written by a background thread at most once a second by default, inline "
             "when stated). The peer row does only a search: no ranking, no rules, no statistics. Both stores hold the "
-            "same items on the same server, and all rows are timed in interleaved rounds of 10 calls, so the shared "
-            "machine's load falls on all of them alike.",
+            f"same items on the same server, and all rows are timed in {max(args.repeat, 20)} interleaved rounds: each "
+            "round calls every row once with the same query, in a fresh seeded random order, so the shared "
+            "machine's load and this VM's CPU wake-up latency fall on all of them alike.",
             "",
             table(["recall", "p50 ms", "p95 ms", "memories", "rules"], recall_rows),
             "",
