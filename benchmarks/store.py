@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import itertools
 import os
-import random
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -56,7 +55,8 @@ from langgraph.store.memory import InMemoryStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._report import machine_line, percentiles, table, timeit, write_section  # noqa: E402
+from benchmarks._report import interleaved as shared_interleaved  # noqa: E402
+from benchmarks._report import machine_line, table, timeit, write_section  # noqa: E402
 from langmem_ext.connection import connect  # noqa: E402
 from langmem_ext.server import EmbeddedRedis  # noqa: E402
 from langmem_ext.store import RedisStore  # noqa: E402
@@ -121,23 +121,11 @@ def load(store: Any, n: int) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[int], Any]], rounds: int, warmup: int = 5) -> dict[str, dict[str, float]]:
-    """p50/p95 (ms) per name; each round calls every fn once (query ``round % NQ``) in a fresh random order.
-
-    Random, not rotated: rotating keeps each fn's predecessor fixed, and on this VM the
-    call after a CPU-heavy one (the peer's search) pays the idle vCPU's wake-up.
-    """
-    names = list(fns)
-    samples: dict[str, list[float]] = {n: [] for n in names}
-    rng = random.Random(7)
-    for r in range(warmup + rounds):
-        order = names[:]
-        rng.shuffle(order)
-        for name in order:
-            t0 = time.perf_counter()
-            fns[name](r % NQ)
-            if r >= warmup:
-                samples[name].append((time.perf_counter() - t0) * 1000)
-    return {n: percentiles(s) for n, s in samples.items()}
+    """p50/p95 (ms) per name; each round calls every fn once (query ``round % NQ``) in a fresh
+    random order (:func:`benchmarks._report.interleaved`)."""
+    return shared_interleaved(
+        {n: (lambda r, f=f: f(r % NQ)) for n, f in fns.items()}, rounds=rounds, warmup=warmup
+    )
 
 
 def recall_at_5(search: Callable[[int], list[Any]], truth: np.ndarray) -> float:
