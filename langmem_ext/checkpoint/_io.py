@@ -13,10 +13,9 @@ from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-import redis.asyncio
-from redis.exceptions import NoScriptError, WatchError
+from redis.exceptions import NoScriptError, ResponseError, WatchError
 
+from langmem_ext._wire import asend_raw, send_raw
 from langmem_ext.checkpoint._lua import ALL, Script
 
 __all__ = [
@@ -86,54 +85,23 @@ def _raw(command: tuple[Any, ...] | Call) -> tuple[Any, ...]:
     return command.command() if isinstance(command, Call) else command
 
 
-def _lean_pool(client: Any, kind: type) -> Any:
-    """The client's connection pool, if a script call may bypass ``execute_command``.
-
-    redis-py's ``execute_command`` wraps each call in retry, event and metrics layers
-    (about 15 us a call here); a script call needs none of them on the happy path. Only
-    plain pooled clients qualify (not cluster or single-connection clients).
-    """
-    pool = getattr(client, "connection_pool", None)
-    if isinstance(pool, kind) and getattr(client, "connection", None) is None:
-        return pool
-    return None
-
-
 def _call_sync(client: Any, command: tuple[Any, ...] | Call) -> Any:
-    pool = _lean_pool(client, redis.ConnectionPool) if isinstance(command, Call) else None
-    if pool is None:
+    """One command; a script call skips redis-py's per-command layers (:mod:`langmem_ext._wire`)."""
+    replies = send_raw(client, [command.command()]) if isinstance(command, Call) else None
+    if replies is None:
         return client.execute_command(*_raw(command))
-    args = command.command()
-    conn = pool.get_connection()
-
-    def call() -> Any:
-        conn.send_command(*args)
-        return conn.read_response()
-
-    try:  # the connection's own retry policy, as execute_command applies it
-        return conn.retry.call_with_retry(call, lambda _: conn.disconnect())
-    finally:
-        pool.release(conn)
+    if isinstance(replies[0], ResponseError):
+        raise replies[0]
+    return replies[0]
 
 
 async def _call_async(client: Any, command: tuple[Any, ...] | Call) -> Any:
-    pool = _lean_pool(client, redis.asyncio.ConnectionPool) if isinstance(command, Call) else None
-    if pool is None:
+    replies = await asend_raw(client, [command.command()]) if isinstance(command, Call) else None
+    if replies is None:
         return await client.execute_command(*_raw(command))
-    args = command.command()
-    conn = await pool.get_connection()
-
-    async def call() -> Any:
-        await conn.send_command(*args)
-        return await conn.read_response()
-
-    async def failed(_: Exception) -> None:
-        await conn.disconnect()
-
-    try:
-        return await conn.retry.call_with_retry(call, failed)
-    finally:
-        await pool.release(conn)
+    if isinstance(replies[0], ResponseError):
+        raise replies[0]
+    return replies[0]
 
 
 def _execute_sync(client: Any, batch: Batch) -> list[Any]:

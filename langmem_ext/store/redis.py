@@ -19,6 +19,7 @@ import redis
 from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
 from redis.exceptions import NoScriptError, ResponseError
 
+from langmem_ext._wire import send_raw
 from langmem_ext.connection import check_server, connect
 from langmem_ext.limits import Limits
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
@@ -29,53 +30,11 @@ from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 __all__ = ["RedisStore"]
 
 
-try:  # hiredis packs a whole command in C; redis-py adds a Python pass over every argument
-    from hiredis import pack_command as _pack
-except ImportError:  # pragma: no cover - hiredis is a dependency, but stay correct without it
-    _pack = None
-
-#: Commands per chunk of a streamed pipe (see :func:`stream_commands`).
-_CHUNK = 128
-
-
-def stream_commands(client: redis.Redis, cmds: list[tuple[Any, ...]]) -> list[Any]:
-    """Send ``cmds`` in chunks of 128 on one connection, then read every reply (errors as values).
-
-    Every pipe of the store goes this way on a ``redis.Redis`` client: Redis starts on the
-    first chunk while the rest are packed (by hiredis, in C) and sent, so a batch's client
-    and server work overlap, and a single query skips redis-py's per-command machinery
-    (~10 us). The replies are the raw ones (no response callbacks, which the store's
-    parsers do not need). Connection errors are retried as the client's ``retry`` says,
-    like a pipeline's.
-    """
-    pool = client.connection_pool
-    conn = pool.get_connection()
-
-    def run() -> list[Any]:
-        for i in range(0, len(cmds), _CHUNK):
-            chunk = cmds[i:i + _CHUNK]
-            packed = [b"".join(map(_pack, chunk))] if _pack is not None else conn.pack_commands(chunk)
-            conn.send_packed_command(packed, check_health=i == 0)
-        out: list[Any] = []
-        for _ in cmds:
-            try:
-                out.append(conn.read_response())
-            except ResponseError as exc:
-                out.append(exc)
-        return out
-
-    try:
-        return conn.retry.call_with_retry(run, lambda _error: conn.disconnect())
-    except BaseException:
-        conn.disconnect()  # replies may be left unread: never reuse this connection
-        raise
-    finally:
-        pool.release(conn)
-
-
 def _execute(client: Any, req: Pipe) -> list[Any]:
-    if isinstance(getattr(client, "connection_pool", None), redis.ConnectionPool):
-        replies = stream_commands(client, req.cmds)
+    # Raw, chunked, on one pooled connection (see langmem_ext._wire): Redis starts on the
+    # first chunk while the rest are packed and sent.
+    replies = send_raw(client, req.cmds)
+    if replies is not None:
         if not req.tolerant:
             error = next((r for r in replies if isinstance(r, ResponseError)), None)
             if error is not None:

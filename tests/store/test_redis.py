@@ -369,7 +369,7 @@ async def test_async_from_conn_string_and_concurrent_cas(redis_url: str) -> None
 
 
 def test_long_batches_stream_and_survive_a_script_flush(redis_url: str, redis_client: Any, embeddings: WordEmbeddings) -> None:
-    """Pipes go through stream_commands in chunks of 128: replies stay in order across
+    """Pipes go through langmem_ext._wire.send_raw in chunks of 128: replies stay in order across
     chunks, a lost script is reloaded once, and a server error in one write raises."""
     n = 2 * 128 + 7
     with RedisStore.from_conn_string(redis_url, index=_index(embeddings)) as store:
