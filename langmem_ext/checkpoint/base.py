@@ -38,7 +38,6 @@ from langmem_ext.checkpoint._keys import (
 )
 from langmem_ext.checkpoint._limits import too_big
 from langmem_ext.checkpoint._maintenance import MaintenanceMixin
-from langmem_ext.checkpoint.serde import MessageSerializer
 from langmem_ext.checkpoint._types import (
     DEFAULT_KEY_PREFIX,
     CheckpointConfigError,
@@ -46,6 +45,7 @@ from langmem_ext.checkpoint._types import (
     CheckpointTooLargeError,
     TTLConfig,
 )
+from langmem_ext.checkpoint.serde import MessageSerializer
 from langmem_ext.limits import Limits
 
 __all__ = ["BaseRedisSaver"]
