@@ -371,22 +371,22 @@ class ReflectionExecutor:
         with self._cond:
             self._unsaved.extend((store, ns, letter) for ns, letter in entries)
 
+    def _unsaved_letters(self, store: BaseStore, config: RunnableConfig | None) -> list[DeadLetter]:
+        """The entries this process could not write to ``store`` yet (of ``config``'s user, or all)."""
+        wanted = None if config is None else dead_letter_namespace(self.node, config)
+        with self._cond:
+            return [letter for s, ns, letter in self._unsaved if s is store and wanted in (None, ns)]
+
     def dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
         """The reflections that failed every retry, oldest first: of ``config``'s user, or of all users.
 
         Includes the ones this process could not write to ``store`` yet.
         """
-        with self._cond:
-            unsaved = [letter for s, ns, letter in self._unsaved if s is store
-                       and (config is None or ns == dead_letter_namespace(self.node, config))]
-        return unsaved + list_dead_letters(store, self.node, config=config)
+        return self._unsaved_letters(store, config) + list_dead_letters(store, self.node, config=config)
 
     async def adead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
         """Async :meth:`dead_letters`."""
-        with self._cond:
-            unsaved = [letter for s, ns, letter in self._unsaved if s is store
-                       and (config is None or ns == dead_letter_namespace(self.node, config))]
-        return unsaved + await alist_dead_letters(store, self.node, config=config)
+        return self._unsaved_letters(store, config) + await alist_dead_letters(store, self.node, config=config)
 
     def retry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
         """Reflect on the dead letters again, now; returns (succeeded, failed).
