@@ -147,7 +147,7 @@ class SearchMixin:
         while True:
             knn = f"[KNN $K @vec $B{' EF_RUNTIME $EF' if ef else ''}{policy} AS d]"
             query = f"({base})=>{knn}" if base else f"*=>{knn}"
-            params = ["K", str(k), "B", blob] + (["EF", str(max(cfg.get("ef_runtime", 50), k))] if ef else [])
+            params = ["K", str(k), "B", blob] + (["EF", str(max(cfg["ef_runtime"], k))] if ef else [])
             cmd = ("FT.SEARCH", self._idx, query, "PARAMS", str(len(params)), *params, "SORTBY", "d", "ASC",
                    *_KNN_RETURN, "LIMIT", "0", str(k), "DIALECT", "2")
             hits = parse_search((yield Pipe([cmd]))[0])
