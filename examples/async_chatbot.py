@@ -8,18 +8,14 @@ Prints, per turn, the reply and how many tokens reached the model.
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's graphs/ package
+from langchain_core.messages import HumanMessage
 
-from langchain_core.messages import HumanMessage  # noqa: E402
-
-from graphs.chatbot import await_reflection, build_graph  # noqa: E402
-from graphs.common import STORE_INDEX, thread_config  # noqa: E402
-from langmem_ext import redis_url  # noqa: E402
-from langmem_ext.checkpoint import AsyncRedisSaver  # noqa: E402
-from langmem_ext.store import AsyncRedisStore  # noqa: E402
+from langmem_ext import redis_url
+from langmem_ext.checkpoint import AsyncRedisSaver
+from langmem_ext.graphs.chatbot import await_reflection, build_graph
+from langmem_ext.graphs.common import STORE_INDEX, thread_config
+from langmem_ext.store import AsyncRedisStore
 
 
 async def main() -> None:

@@ -80,25 +80,3 @@ def check_redis(url: str, *, store: bool = True) -> Any:
         raise CliError(str(exc)) from exc
     finally:
         client.close()
-
-
-def use_example_graphs() -> None:
-    """Make the checkout's top-level ``graphs`` package importable (the demo runs ``graphs.chatbot``).
-
-    The example graphs live next to the package in a clone (they are examples, not
-    library code), so an editable install or a run from the clone finds them.
-    """
-    import sys
-    from pathlib import Path
-
-    import langmem_ext
-
-    for base in (Path(langmem_ext.__file__).resolve().parent.parent, Path.cwd()):
-        if (base / "graphs" / "chatbot.py").exists():
-            if str(base) not in sys.path:
-                sys.path.insert(0, str(base))
-            return
-    raise CliError(
-        "The demo runs the example graphs in graphs/, which are not part of the installed "
-        "package: run it from a clone of langmem-ext (`make demo`)."
-    )

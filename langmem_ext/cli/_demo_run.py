@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from langmem_ext.cli._common import CliError, check_redis, console, redis_for, use_example_graphs
+from langmem_ext.cli._common import CliError, check_redis, console, redis_for
 
 CONTEXT_BUDGET = 600
 """Token budget of the chatbot's model input in the demo (small, to show it at work)."""
@@ -111,7 +111,7 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
 
     before = _snapshot(store, user)
     state = graph.invoke({"messages": [HumanMessage(text)]}, config)
-    from graphs.chatbot import wait_for_reflection
+    from langmem_ext.graphs.chatbot import wait_for_reflection
 
     wait_for_reflection(graph)
     after = _snapshot(store, user)
@@ -136,7 +136,7 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
     if summary and summary != last_summary[0]:
         out.print(f"     [magenta]summary[/] {_short(summary)}")
         last_summary[0] = summary
-    from graphs.chatbot import recalled_block
+    from langmem_ext.graphs.chatbot import recalled_block
 
     for line in recalled_lines(recalled_block(state)):
         out.print(f"     [blue]recalled[/] {_short(line, 140)}")
@@ -147,9 +147,8 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Play the conversation; exit code 0 only if every probe was answered from memory."""
-    use_example_graphs()
-    from graphs.chatbot import build_graph
-    from graphs.common import models, redis_backends, thread_config
+    from langmem_ext.graphs.chatbot import build_graph
+    from langmem_ext.graphs.common import models, redis_backends, thread_config
 
     started = time.perf_counter()
     out = console()
@@ -186,7 +185,7 @@ def _probe(graph: Any, store: Any, probes: list[dict[str, Any]], user: str, run:
     from langchain_core.messages import HumanMessage
     from rich.table import Table
 
-    from graphs.common import thread_config
+    from langmem_ext.graphs.common import thread_config
 
     out = console()
     out.rule("a new thread: what does it remember?")
@@ -207,7 +206,7 @@ def _probe(graph: Any, store: Any, probes: list[dict[str, Any]], user: str, run:
 
 
 def _interactive(graph: Any, store: Any, user: str, run: str, stats: DemoStats) -> None:
-    from graphs.common import thread_config
+    from langmem_ext.graphs.common import thread_config
 
     out = console()
     out.rule("your turn (empty line or Ctrl-D to stop)")

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the example graphs are a top-level package of the checkout
-    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture
 def backends(redis_url: str) -> Iterator[tuple[Any, Any]]:
     """(RedisSaver, RedisStore with the MiniLM index) on a fresh database."""
-    from graphs.common import redis_backends
+    from langmem_ext.graphs.common import redis_backends
 
     with redis_backends(redis_url) as pair:
         yield pair
@@ -26,7 +20,7 @@ def backends(redis_url: str) -> Iterator[tuple[Any, Any]]:
 @pytest.fixture
 async def abackends(redis_url: str) -> AsyncIterator[tuple[Any, Any]]:
     """(AsyncRedisSaver, AsyncRedisStore) on a fresh database."""
-    from graphs.common import STORE_INDEX
+    from langmem_ext.graphs.common import STORE_INDEX
     from langmem_ext.checkpoint import AsyncRedisSaver
     from langmem_ext.store import AsyncRedisStore
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from graphs import agent
+from langmem_ext.graphs import agent
 from langmem_ext.long_term import ProceduralMemory, put_memories
 from langmem_ext.long_term.testing import ScriptedChatModel
 from langmem_ext.models import OfflineResponder

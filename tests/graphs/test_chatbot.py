@@ -8,7 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from graphs import chatbot
+from langmem_ext.graphs import chatbot
 from langmem_ext.models import OfflineResponder
 from langmem_ext.short_term import MessageTokenCounter
 

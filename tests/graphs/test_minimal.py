@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from graphs import minimal
+from langmem_ext.graphs import minimal
 from langmem_ext.long_term import MEMORY_BLOCK_ID
 from langmem_ext.models import OfflineResponder
 

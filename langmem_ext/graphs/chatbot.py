@@ -17,8 +17,9 @@
 The checkpointer keeps the thread (messages, running summary, scores); the store keeps
 memories across threads under ``("memories", user_id, kind)``.
 
-Run directly (``python graphs/chatbot.py``) it compiles with our RedisSaver and RedisStore
-on ``$REDIS_URL`` (or an embedded Redis) and chats on two threads.
+Run directly (``python -m langmem_ext.graphs.chatbot``, or ``python graphs/chatbot.py`` in a
+checkout) it compiles with our RedisSaver and RedisStore on ``$REDIS_URL`` (or an embedded
+Redis) and chats on two threads.
 """
 
 from __future__ import annotations
@@ -38,10 +39,7 @@ from langmem_ext.short_term import (
     TrimNode,
 )
 
-try:  # as the package `graphs` (tests, the demo, langgraph dev: the project root is on sys.path)
-    from graphs.common import models
-except ImportError:  # pragma: no cover - run as a script: python graphs/chatbot.py
-    from common import models  # type: ignore[no-redef]
+from langmem_ext.graphs.common import models
 
 __all__ = ["ChatbotState", "DEFAULT_CONTEXT_BUDGET", "build_graph", "graph", "await_reflection", "recalled_block", "wait_for_reflection"]
 
@@ -82,7 +80,7 @@ def build_graph(
         checkpointer: where threads are kept (e.g. ``RedisSaver``); ``None`` for LangGraph's server.
         store: where memories are kept (e.g. ``RedisStore`` with a vector index); ``None``
             uses the store the runtime provides.
-        model: the chat model; default from the environment (``graphs.common.models``).
+        model: the chat model; default from the environment (``langmem_ext.graphs.common.models``).
         memory_model: the model for summaries and reflection; default from the environment
             (``None`` there means the offline strategies).
         context_budget: tokens of model input.
@@ -174,10 +172,7 @@ graph = build_graph()
 def _main() -> None:  # pragma: no cover - exercised by tests/graphs via subprocess
     from langchain_core.messages import HumanMessage
 
-    try:
-        from graphs.common import redis_backends, thread_config
-    except ImportError:
-        from common import redis_backends, thread_config  # type: ignore[no-redef]
+    from langmem_ext.graphs.common import redis_backends, thread_config
 
     print(models().description)
     with redis_backends() as (saver, store):

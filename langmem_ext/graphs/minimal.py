@@ -14,16 +14,13 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 
 from langmem_ext.long_term import RecallNode, ReflectionNode
 
-try:
-    from graphs.common import models
-except ImportError:  # pragma: no cover - run as a script from graphs/
-    from common import models  # type: ignore[no-redef]
+from langmem_ext.graphs.common import models
 
 __all__ = ["build_graph", "graph"]
 
 
 def build_graph(*, checkpointer: Any = None, store: Any = None, model: Any = None, memory_model: Any = None) -> Any:
-    """Compile the minimal graph (arguments as in :func:`graphs.chatbot.build_graph`)."""
+    """Compile the minimal graph (arguments as in :func:`langmem_ext.graphs.chatbot.build_graph`)."""
     chat = model if model is not None else models().chat
     memory = memory_model if memory_model is not None else (models().memory if model is None else None)
 
@@ -48,10 +45,7 @@ graph = build_graph()
 if __name__ == "__main__":  # pragma: no cover
     from langchain_core.messages import HumanMessage
 
-    try:
-        from graphs.common import redis_backends, thread_config
-    except ImportError:
-        from common import redis_backends, thread_config  # type: ignore[no-redef]
+    from langmem_ext.graphs.common import redis_backends, thread_config
 
     with redis_backends() as (saver, store):
         minimal = build_graph(checkpointer=saver, store=store)

@@ -39,10 +39,7 @@ from langmem_ext.long_term import (
 )
 from langmem_ext.short_term import ShortTermState, TrimNode
 
-try:
-    from graphs.common import models
-except ImportError:  # pragma: no cover - run as a script from graphs/
-    from common import models  # type: ignore[no-redef]
+from langmem_ext.graphs.common import models
 
 __all__ = ["AGENT_PROMPT", "build_graph", "graph", "system_prompt"]
 
@@ -67,7 +64,7 @@ def build_graph(
     context_budget: int = 3000,
     reflection_delay: float = 1.0,
 ) -> Any:
-    """Compile the agent (arguments as in :func:`graphs.chatbot.build_graph`)."""
+    """Compile the agent (arguments as in :func:`langmem_ext.graphs.chatbot.build_graph`)."""
     configured = models()
     chat = model if model is not None else configured.chat
     memory = memory_model if memory_model is not None else (configured.memory if model is None else None)
@@ -108,10 +105,7 @@ graph = build_graph()
 if __name__ == "__main__":  # pragma: no cover - exercised by tests/graphs via subprocess
     from langchain_core.messages import HumanMessage
 
-    try:
-        from graphs.common import redis_backends, thread_config
-    except ImportError:
-        from common import redis_backends, thread_config  # type: ignore[no-redef]
+    from langmem_ext.graphs.common import redis_backends, thread_config
 
     print(models().description)
     with redis_backends() as (saver, store):
