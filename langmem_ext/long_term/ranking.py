@@ -28,10 +28,12 @@ __all__ = [
     "MEMORY_BLOCK_ID",
     "Candidate",
     "RankWeights",
+    "ScoreParts",
     "normalise",
     "rank_candidates",
     "recency_score",
     "render_memory_block",
+    "score_parts",
     "select_within_budget",
 ]
 
@@ -85,6 +87,57 @@ def recency_score(when: datetime, now: datetime, *, half_life: timedelta) -> flo
     return 0.5 ** (age / half_life.total_seconds())
 
 
+@dataclass(frozen=True)
+class ScoreParts:
+    """Why a candidate ranks where it does: each component in [0, 1] and the total.
+
+    ``score = (w_rel * relevance + w_rec * recency + w_imp * importance + w_str * strength) / sum(w)``,
+    halved (``closed_factor``) when the fact is no longer true (``closed``).
+    """
+
+    relevance: float
+    recency: float
+    importance: float
+    strength: float
+    closed: bool
+    score: float
+
+
+def score_parts(
+    candidates: Sequence[Candidate],
+    *,
+    now: datetime,
+    weights: RankWeights = RankWeights(),
+    recency_half_life: timedelta = timedelta(days=30),
+    strength_half_life: timedelta = timedelta(days=30),
+    closed_factor: float = 0.5,
+) -> list[ScoreParts]:
+    """The score of each candidate, split into its components (same order as ``candidates``).
+
+    Relevance is min-max normalised over ``candidates``, so it is relative to the others.
+
+    Example:
+        >>> from datetime import timezone
+        >>> from langmem_ext.long_term.schemas import SemanticMemory
+        >>> now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+        >>> parts = score_parts([Candidate(SemanticMemory(content="x", updated_at=now, importance=10), ("m",), 0.4)], now=now)
+        >>> parts[0].relevance, parts[0].recency, parts[0].importance, parts[0].strength, parts[0].score
+        (1.0, 1.0, 1.0, 1.0, 1.0)
+    """
+    relevance = normalise([c.relevance for c in candidates])
+    total = weights.relevance + weights.recency + weights.importance + weights.strength
+    out = []
+    for rel, c in zip(relevance, candidates):
+        m = c.memory
+        rec = recency_score(m.updated_at, now, half_life=recency_half_life)
+        imp = (m.importance - 1) / 9
+        strength = current_strength(m.strength, last_access(m), now, half_life=strength_half_life)
+        score = (weights.relevance * rel + weights.recency * rec + weights.importance * imp + weights.strength * strength) / total
+        closed = getattr(m, "valid_to", None) is not None
+        out.append(ScoreParts(rel, rec, imp, strength, closed, score * closed_factor if closed else score))
+    return out
+
+
 def rank_candidates(
     candidates: Sequence[Candidate],
     *,
@@ -94,21 +147,10 @@ def rank_candidates(
     strength_half_life: timedelta = timedelta(days=30),
     closed_factor: float = 0.5,
 ) -> list[tuple[float, Candidate]]:
-    """Score and sort candidates, best first (ties: newer first)."""
-    relevance = normalise([c.relevance for c in candidates])
-    total = weights.relevance + weights.recency + weights.importance + weights.strength
-    scored = []
-    for rel, c in zip(relevance, candidates):
-        m = c.memory
-        score = (
-            weights.relevance * rel
-            + weights.recency * recency_score(m.updated_at, now, half_life=recency_half_life)
-            + weights.importance * (m.importance - 1) / 9
-            + weights.strength * current_strength(m.strength, last_access(m), now, half_life=strength_half_life)
-        ) / total
-        if getattr(m, "valid_to", None) is not None:
-            score *= closed_factor
-        scored.append((score, c))
+    """Score and sort candidates, best first (ties: newer first); see :func:`score_parts`."""
+    parts = score_parts(candidates, now=now, weights=weights, recency_half_life=recency_half_life,
+                        strength_half_life=strength_half_life, closed_factor=closed_factor)
+    scored = [(p.score, c) for p, c in zip(parts, candidates)]
     scored.sort(key=lambda sc: (-sc[0], -sc[1].memory.updated_at.timestamp()))
     return scored
 

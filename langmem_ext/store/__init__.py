@@ -27,6 +27,7 @@ under the same condition (returns 0).
 from __future__ import annotations
 
 from langmem_ext.store.aio import AsyncRedisStore
+from langmem_ext.store._namespaces import NamespaceCount
 from langmem_ext.store.base import EmbeddingError
 from langmem_ext.store.filters import InvalidFilterError
 from langmem_ext.store._timeout import SearchTimeoutError
@@ -38,6 +39,7 @@ __all__ = [
     "EmbeddingError",
     "IncompatibleIndexError",
     "InvalidFilterError",
+    "NamespaceCount",
     "RedisIndexConfig",
     "RedisStore",
     "SearchMode",

@@ -24,6 +24,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from langmem_ext.connection import acheck_server, aconnect
 from langmem_ext.limits import Limits
+from langmem_ext.store._namespaces import NamespaceCount
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
 from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT_MS, Gen
@@ -208,3 +209,11 @@ class AsyncRedisStore(RedisStore):
     async def adelete_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """Async twin of :meth:`RedisStore.delete_namespace_prefix`."""
         return await self._adrive(self._delete_prefix_gen(prefix))
+
+    async def acount_namespaces(self, prefix: Sequence[str] = ()) -> list[NamespaceCount]:
+        """Async twin of :meth:`RedisStore.count_namespaces`."""
+        return await self._adrive(self._count_gen(prefix))
+
+    async def ascan_namespace_prefix(self, prefix: Sequence[str]) -> int:
+        """Async twin of :meth:`RedisStore.scan_namespace_prefix`."""
+        return await self._adrive(self._scan_prefix_gen(prefix))

@@ -22,6 +22,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from langmem_ext._wire import send_raw
 from langmem_ext.connection import check_server, connect
 from langmem_ext.limits import Limits
+from langmem_ext.store._namespaces import NamespaceCount
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
 from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT_MS, BaseRedisStore, Gen
@@ -261,6 +262,29 @@ class RedisStore(BaseRedisStore):
     def delete_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """Delete every item whose namespace starts with ``prefix``; returns how many."""
         return self._drive(self._delete_prefix_gen(prefix))
+
+    def count_namespaces(self, prefix: Sequence[str] = ()) -> list[NamespaceCount]:
+        """Items and the last write per namespace under ``prefix``, in one server-side aggregation.
+
+        Labels match exactly (``"*"`` is no wildcard). Sorted by namespace.
+        """
+        return self._drive(self._count_gen(prefix))
+
+    def scan_namespace_prefix(self, prefix: Sequence[str]) -> int:
+        """How many Redis keys (items and their extra vectors) are left under ``prefix``.
+
+        Walks the keyspace with SCAN instead of asking the index, so it verifies an
+        erasure independently of the search index (e.g. after :meth:`delete_namespace_prefix`).
+        """
+        return self._drive(self._scan_prefix_gen(prefix))
+
+    async def acount_namespaces(self, prefix: Sequence[str] = ()) -> list[NamespaceCount]:
+        """Async twin of :meth:`count_namespaces`."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.count_namespaces, prefix)
+
+    async def ascan_namespace_prefix(self, prefix: Sequence[str]) -> int:
+        """Async twin of :meth:`scan_namespace_prefix`."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.scan_namespace_prefix, prefix)
 
     async def aput_if_version(
         self,
