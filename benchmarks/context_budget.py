@@ -34,7 +34,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from benchmarks._report import machine_line, table, write_section  # noqa: E402
 from langmem_ext.short_term import HeuristicScorer, MessageTokenCounter, build_context, trim_history  # noqa: E402
-from langmem_ext.short_term.messages import message_key  # noqa: E402
+from langmem_ext.messages import message_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "locomo" / "locomo-dev.json"

@@ -40,8 +40,8 @@ from langmem_ext.short_term import (  # noqa: E402
     build_context,
     trim_history,
 )
-from langmem_ext.short_term.counting import content_text  # noqa: E402
-from langmem_ext.short_term.messages import message_key  # noqa: E402
+from langmem_ext.messages import message_text  # noqa: E402
+from langmem_ext.messages import message_key  # noqa: E402
 from langmem_ext.tokens import get_encoding  # noqa: E402
 
 VOCAB = (
@@ -82,7 +82,7 @@ def tiktoken_counter(messages: Any) -> int:
     enc = get_encoding("o200k_base")
     total = 3
     for m in messages:
-        total += 4 + len(enc.encode_ordinary(content_text(m)))
+        total += 4 + len(enc.encode_ordinary(message_text(m)))
         for c in getattr(m, "tool_calls", None) or []:
             total += 3 + len(enc.encode_ordinary(c["name"])) + len(enc.encode_ordinary(str(c["args"])))
     return total
@@ -161,7 +161,7 @@ class CountingModel(BaseChatModel):
         return "counting-fake"
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
-        text = "\n".join(content_text(m) for m in messages)
+        text = "\n".join(message_text(m) for m in messages)
         self.calls += 1
         self.input_tokens += self.counter(messages)
         words = text.split()

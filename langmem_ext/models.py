@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -52,12 +53,15 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field
 
+from langmem_ext.messages import message_text
+
 __all__ = [
     "ENV_VARS",
     "ModelRole",
     "Models",
     "OfflineResponder",
     "OFFLINE_NOTICE",
+    "default_memory_model",
     "load_chat_model",
     "model_name",
     "resolve_models",
@@ -153,6 +157,32 @@ def load_chat_model(name: str, *, env: Mapping[str, str] | None = None) -> BaseC
         ) from exc
 
 
+logger = logging.getLogger(__name__)
+_announced_offline = False
+
+
+def default_memory_model(*, env: Mapping[str, str] | None = None) -> BaseChatModel | None:
+    """The configured memory model (what nodes use when no ``model=`` is given), or None.
+
+    ``None`` means no model is configured: the nodes then run their offline strategies,
+    and the first call in a process says so once in the log (INFO).
+
+    Example:
+        >>> default_memory_model(env={}) is None
+        True
+        >>> default_memory_model(env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}).model_name
+        'gpt-4o-mini'
+    """
+    global _announced_offline
+    name = model_name("memory", env=env)
+    if name is None:
+        if not _announced_offline:
+            _announced_offline = True
+            logger.info("%s", OFFLINE_NOTICE)
+        return None
+    return load_chat_model(name, env=env)
+
+
 @dataclass(frozen=True)
 class Models:
     """The models a graph runs with.
@@ -224,15 +254,6 @@ def _is_question(text: str) -> bool:
     return text.rstrip().endswith("?") or bool(_QUESTION_START.match(text))
 
 
-def _text(message: BaseMessage) -> str:
-    content = message.content
-    if isinstance(content, str):
-        return content
-    return " ".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-    )
-
-
 def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[tuple[str, str]]:
     """(source, line) pairs the responder may quote: memory lines, tool results, user turns."""
     out: list[tuple[str, str]] = []
@@ -241,12 +262,12 @@ def _candidates(messages: Sequence[BaseMessage], question: BaseMessage) -> list[
             continue
         if isinstance(message, (SystemMessage, ToolMessage)):
             source = "memory" if isinstance(message, SystemMessage) else "tool"
-            for raw in _text(message).splitlines():
+            for raw in message_text(message).splitlines():
                 line = clean_memory_line(raw)
                 if line and len(_terms(line)) >= 2 and not line.endswith(":"):
                     out.append((source, line))
         elif isinstance(message, HumanMessage):
-            text = _text(message).strip()
+            text = message_text(message).strip()
             if text and not _is_question(text):
                 out.append(("conversation", text))
     seen: set[str] = set()
@@ -349,7 +370,7 @@ def compose_reply(
     last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
     if last is None:
         return "I have no message from you to answer yet."
-    question = _text(last).strip()
+    question = message_text(last).strip()
     pool = _candidates(messages, last)
     lines = [line for _, line in pool if line.strip() != question]
     ranked = rank_candidates(question, lines, embed=embed)
@@ -424,7 +445,7 @@ class OfflineResponder(BaseChatModel):
     def _tool_call(self, messages: Sequence[BaseMessage]) -> AIMessage | None:
         if not self.tools or not messages or not isinstance(messages[-1], HumanMessage):
             return None
-        text = _text(messages[-1]).strip()
+        text = message_text(messages[-1]).strip()
         want = "search" if _is_question(text) else "manage"
         tool = next((t for t in self.tools if want in t["name"].lower()), None)
         if tool is None:

@@ -170,3 +170,15 @@ def test_responder_fills_nested_memory_arguments_of_the_manage_tool() -> None:
 def test_openai_prefixed_name_on_a_local_endpoint_needs_no_key() -> None:
     model = load_chat_model("openai:qwen2.5", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
     assert model.model_name == "qwen2.5" and str(model.openai_api_base).startswith("http://127.0.0.1:9")
+
+
+def test_default_memory_model_is_the_configured_one_and_offline_is_announced_once(caplog, monkeypatch) -> None:
+    import langmem_ext.models as models
+
+    env = {"LANGMEM_EXT_MEMORY_MODEL": "my-model", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    assert models.default_memory_model(env=env).model_name == "my-model"
+    monkeypatch.setattr(models, "_announced_offline", False)
+    with caplog.at_level("INFO", logger="langmem_ext.models"):
+        assert models.default_memory_model(env={}) is None
+        assert models.default_memory_model(env={"LANGMEM_EXT_OFFLINE": "1", "OPENAI_API_KEY": "k"}) is None
+    assert [r.getMessage() for r in caplog.records] == [OFFLINE_NOTICE]

@@ -36,6 +36,7 @@ from langmem_ext.limits import LimitExceededError, Limits
 from langmem_ext.long_term.operations import Changes, plan_changes
 from langmem_ext.long_term.schemas import MemoryBase, memory_text
 from langmem_ext.long_term.writer import check_memory_size
+from langmem_ext.messages import CONTENT_WORD
 
 __all__ = ["MAX_EPISODE_FACTS", "attach_facts", "curate_changes"]
 
@@ -43,8 +44,6 @@ logger = logging.getLogger(__name__)
 
 MAX_EPISODE_FACTS = 8
 """Facts a reflection copies onto one episode at most (its own ``facts`` count too)."""
-
-CONTENT_WORD = re.compile(r"[A-Za-z0-9']{3,}")
 
 Insert = tuple[tuple[str, ...], MemoryBase]
 

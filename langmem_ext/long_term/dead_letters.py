@@ -51,6 +51,7 @@ from pydantic import BaseModel, Field
 
 from langmem_ext.long_term.namespaces import resolve_namespace, unfilled_placeholders
 from langmem_ext.long_term.schemas import utcnow
+from langmem_ext.messages import merge_messages
 
 __all__ = [
     "DEAD_LETTER_LABEL",
@@ -126,8 +127,6 @@ def dead_letter(
     previous: DeadLetter | None = None,
 ) -> DeadLetter:
     """The entry for a reflection of ``messages`` that failed (merged into ``previous`` of the thread)."""
-    from langmem_ext.long_term.executor import merge_messages
-
     configurable = _plain((config or {}).get("configurable") or {})
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     if previous is not None:

@@ -62,21 +62,11 @@ from langmem_ext.long_term.dead_letters import (
     save_dead_letter,
 )
 from langmem_ext.long_term.namespaces import resolve_namespace
+from langmem_ext.messages import merge_messages
 
-__all__ = ["ReflectionExecutor", "merge_messages"]
+__all__ = ["ReflectionExecutor"]
 
 logger = logging.getLogger(__name__)
-
-
-def merge_messages(older: Sequence[BaseMessage], newer: Sequence[BaseMessage]) -> list[BaseMessage]:
-    """Union of two message lists by id: messages only in ``older`` first, then ``newer``.
-
-    A message present in both is taken from ``newer`` (it may have been edited).
-    """
-    from langmem_ext.long_term.reflection import message_key
-
-    newer_keys = {message_key(m) for m in newer}
-    return [m for m in older if message_key(m) not in newer_keys] + list(newer)
 
 
 @dataclass

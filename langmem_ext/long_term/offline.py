@@ -35,11 +35,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term.schemas import MemoryBase, utcnow
+from langmem_ext.messages import message_text, split_sentences
 
-__all__ = ["OFFLINE_REASON", "extract_operations", "sentences", "message_text"]
+__all__ = ["OFFLINE_REASON", "extract_operations"]
 
 OFFLINE_REASON = "offline heuristic extractor (no model configured)"
-_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 _OBJ = r"(.{2,80}?)"
 _END = r"(?:[,;.!?]|\s+(?:and|but|because|since|so)\s|$)"
 
@@ -67,19 +67,6 @@ _PRAISE = re.compile(r"^(?:thanks|thank you|great|perfect|awesome|nice|that help
 _CORRECTION = re.compile(r"^(?:no\b|wrong\b|that's (?:wrong|not)|that is (?:wrong|not)|not what|incorrect)", re.I)
 _STOP = {"the", "a", "an", "to", "in", "of", "and", "or", "my", "me", "i", "you", "your", "please", "don't", "do",
          "not", "never", "always", "stop", "from", "now", "on", "be", "is", "are", "with", "for", "future", "next", "time"}
-
-
-def message_text(message: BaseMessage) -> str:
-    """The plain text of a message (text blocks joined)."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    return " ".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
-
-
-def sentences(text: str) -> list[str]:
-    """Split text into trimmed sentences."""
-    return [s.strip() for s in _SENT.split(text) if s and s.strip()]
 
 
 def _clean(obj: str) -> str:
@@ -173,7 +160,7 @@ def extract_operations(
         text = message_text(message)
         subject = _speaker(message)
         source = [message.id] if message.id else []
-        for sentence in sentences(text):
+        for sentence in split_sentences(text):
             if "semantic" in kinds:
                 for content, attr in _facts(sentence, subject):
                     content = annotate_dates(content, when)

@@ -62,7 +62,6 @@ from langmem_ext.long_term.forgetting import (
     stats_ops,
 )
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
-from langmem_ext.long_term.offline import message_text
 from langmem_ext.long_term.procedural import render_rules
 from langmem_ext.long_term.ranking import (
     MEMORY_BLOCK_ID,
@@ -74,7 +73,6 @@ from langmem_ext.long_term.ranking import (
     render_memory_block,
     select_within_budget,
 )
-from langmem_ext.long_term.reflection import build_queries
 from langmem_ext.long_term.retrieval import (
     RecallMode,
     asearch_batch,
@@ -85,6 +83,7 @@ from langmem_ext.long_term.retrieval import (
 )
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, utcnow
 from langmem_ext.long_term.writer import namespace_generation
+from langmem_ext.messages import build_queries, message_text
 
 __all__ = [
     "MEMORY_BLOCK_ID",

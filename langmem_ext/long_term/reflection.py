@@ -51,22 +51,21 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.store.base import BaseStore, GetOp, PutOp, SearchOp
 
 from langmem_ext.limits import Limits
-from langmem_ext.long_term.curation import CONTENT_WORD, MAX_EPISODE_FACTS, curate_changes
+from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, curate_changes
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
-from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations, message_text, sentences
+from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations
 from langmem_ext.long_term.operations import Changes, reflection_schema
 from langmem_ext.long_term.render import escape_text, memory_line
 from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, utcnow
 from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes
+from langmem_ext.messages import build_queries, message_key, message_text
 
 __all__ = [
     "DEFAULT_REFLECTION_PROMPT",
     "ReflectionNode",
     "ReflectionResult",
-    "build_queries",
     "format_transcript",
-    "message_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -108,42 +107,6 @@ class ReflectionResult:
     """True when the heuristic extractor ran instead of a model."""
     skipped: str | None = None
     """Why nothing was done (no new messages, trigger not reached), else None."""
-
-
-def message_key(message: BaseMessage) -> str:
-    """A stable key for a message: its id, else a hash of its type and text."""
-    if message.id:
-        return str(message.id)
-    import hashlib
-
-    return "h:" + hashlib.sha1(f"{message.type}:{message_text(message)}".encode()).hexdigest()[:16]
-
-
-def build_queries(messages: Sequence[BaseMessage], *, max_queries: int = 6) -> list[str]:
-    """Search queries drawn from ALL new messages, not only the last one.
-
-    Each human message contributes its sentences (most informative first);
-    assistant replies contribute their first sentence; duplicates are dropped.
-    """
-    human: list[str] = []
-    other: list[str] = []
-    for message in messages:
-        if isinstance(message, HumanMessage):
-            human.extend(sentences(message_text(message)))
-        elif isinstance(message, AIMessage) and message_text(message).strip():
-            other.extend(sentences(message_text(message))[:1])
-    ranked = sorted(human, key=lambda s: -len(CONTENT_WORD.findall(s))) + other
-    out: list[str] = []
-    seen: set[str] = set()
-    for text in ranked:
-        q = text.strip()[:300]
-        if len(CONTENT_WORD.findall(q)) < 1 or q.lower() in seen:
-            continue
-        seen.add(q.lower())
-        out.append(q)
-        if len(out) >= max_queries:
-            break
-    return out
 
 
 def format_transcript(messages: Sequence[BaseMessage], *, now: Any = None) -> str:

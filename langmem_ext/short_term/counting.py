@@ -25,28 +25,15 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
+from langmem_ext.messages import message_text
 from langmem_ext.tokens import encoding_for_model
 
-__all__ = ["MessageTokenCounter", "TokenCounterLike", "as_counter", "content_text"]
+__all__ = ["MessageTokenCounter", "TokenCounterLike", "as_counter"]
 
 TokenCounterLike = Callable[[Sequence[BaseMessage]], int]
 """A LangChain-style counter: messages in, total tokens out."""
 
 _IMAGE_TOKENS = 85  # OpenAI's flat cost of a low-detail image block
-
-
-def content_text(message: BaseMessage) -> str:
-    """The text of a message: its string content, or its text blocks joined."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    parts = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and isinstance(block.get("text"), str):
-            parts.append(block["text"])
-    return "\n".join(parts)
 
 
 def _non_text_blocks(message: BaseMessage) -> int:
@@ -121,7 +108,7 @@ class MessageTokenCounter:
             return int(self._external([message]))
         enc = self._encode
         assert enc is not None
-        n = self.tokens_per_message + len(enc(content_text(message))) + 1  # +1: the role
+        n = self.tokens_per_message + len(enc(message_text(message))) + 1  # +1: the role
         n += _IMAGE_TOKENS * _non_text_blocks(message)
         if message.name:
             n += self.tokens_per_name + len(enc(message.name))

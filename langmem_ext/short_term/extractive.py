@@ -27,11 +27,10 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
-from langmem_ext.short_term.counting import content_text
+from langmem_ext.messages import message_text, split_sentences
 
-__all__ = ["extractive_summary", "split_sentences", "speaker"]
+__all__ = ["extractive_summary", "speaker"]
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9']+")
 STOPWORDS = frozenset(
     "a an the and or but if then so of to in on at for with from by as is are was were be been being "
@@ -52,18 +51,13 @@ def speaker(message: BaseMessage) -> str:
     return message.type.capitalize()
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (split after ``.!?`` and at line breaks), stripped, non-empty."""
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
-
-
 def _terms(sentence: str) -> list[str]:
     return [w for w in _WORD.findall(sentence.lower()) if w not in STOPWORDS and len(w) > 1]
 
 
 def _message_sentences(message: BaseMessage) -> list[str]:
     who = speaker(message)
-    out = [f"{who}: {s}" for s in split_sentences(content_text(message))]
+    out = [f"{who}: {s}" for s in split_sentences(message_text(message))]
     if isinstance(message, AIMessage):
         out += [f"{who} called {c['name']}({c['args']})" for c in message.tool_calls]
     return out

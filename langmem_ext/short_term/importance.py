@@ -33,9 +33,10 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from langmem_ext.prompts import DEFAULT_IMPORTANCE_PROMPT
-from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
+from langmem_ext.messages import message_key, message_text
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.extractive import STOPWORDS, speaker
-from langmem_ext.short_term.messages import group_units, message_key, split_head
+from langmem_ext.short_term.messages import group_units, split_head
 from langmem_ext.short_term.trim import ContextBudgetError, select_suffix
 
 __all__ = [
@@ -104,7 +105,7 @@ class HeuristicScorer:
         self.novelty_window = novelty_window
 
     def _one(self, message: BaseMessage, previous: BaseMessage | None) -> float:
-        text = content_text(message)
+        text = message_text(message)
         score = 4.0 if isinstance(message, ToolMessage) else 3.0
         if not text.strip() or _SMALL_TALK.match(text):
             return 1.0
@@ -115,7 +116,7 @@ class HeuristicScorer:
             score += 1.0
         if "?" in text:
             score += 1.0
-        if previous is not None and "?" in content_text(previous) and previous.type != message.type:
+        if previous is not None and "?" in message_text(previous) and previous.type != message.type:
             score += 1.0  # an answer to a question
         if len(_terms(text)) < 3:
             score -= 1.0
@@ -130,7 +131,7 @@ class HeuristicScorer:
             context.append(m)
         if self.embed is not None and messages:
             window = list(history)[-self.novelty_window :]
-            vecs = _embed(self.embed, [content_text(m) for m in [*window, *messages]])
+            vecs = _embed(self.embed, [message_text(m) for m in [*window, *messages]])
             base = len(window)
             for k in range(len(messages)):
                 earlier = vecs[max(0, base + k - self.novelty_window) : base + k]
@@ -171,7 +172,7 @@ class LLMScorer:
     def _batches(self, messages: Sequence[BaseMessage]) -> list[tuple[int, str]]:
         out = []
         for start in range(0, len(messages), self.batch_size):
-            lines = [f"[{i}] {speaker(m)}: {content_text(m)}" for i, m in enumerate(messages[start : start + self.batch_size])]
+            lines = [f"[{i}] {speaker(m)}: {message_text(m)}" for i, m in enumerate(messages[start : start + self.batch_size])]
             out.append((start, self.prompt.format(messages="\n".join(lines))))
         return out
 
@@ -296,7 +297,7 @@ def build_context(
 
     Args:
         messages: the history, oldest first (system and summary messages first).
-        scores: importance by :func:`~langmem_ext.short_term.messages.message_key`.
+        scores: importance by :func:`~langmem_ext.messages.message_key`.
         max_tokens: budget for the whole input.
         keep_last_turns: recent turns always kept (trimmed like :func:`trim_history` if over budget).
         relevance: boost older units by their relevance to ``query`` (default: the latest
@@ -327,7 +328,7 @@ def build_context(
         members = [rest[i] for i in unit.indices]
         cost.append(sum(count(m) for m in members) if len(members) > 1 else count(members[0]))
         best.append(max(scores.get(m.id or message_key(m), default_score) for m in members))
-        texts.append(content_text(members[0]) if len(members) == 1 else "\n".join(content_text(m) for m in members))
+        texts.append(message_text(members[0]) if len(members) == 1 else "\n".join(message_text(m) for m in members))
     recent_cost = sum(cost[cut:])
     if recent_cost > budget:
         picked = select_suffix(rest, units[cut:], budget, counter)

@@ -34,7 +34,6 @@ __all__ = [
     "history_problems",
     "is_summary_message",
     "split_head",
-    "message_key",
 ]
 
 SUMMARY_MESSAGE_ID = "langmem-ext-running-summary"
@@ -66,13 +65,6 @@ class Unit:
 def is_summary_message(message: BaseMessage) -> bool:
     """True for the message that carries the running summary."""
     return message.id == SUMMARY_MESSAGE_ID
-
-
-def message_key(message: BaseMessage) -> str:
-    """A stable key for caches: the id, or a hash of type and content without one."""
-    if message.id:
-        return message.id
-    return f"~{message.type}:{hash(repr(message.content))}:{hash(repr(getattr(message, 'tool_calls', None)))}"
 
 
 def group_units(messages: Sequence[BaseMessage]) -> list[Unit]:

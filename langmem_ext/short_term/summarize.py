@@ -33,7 +33,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT, SUMMARY_MESSAGE_PREFIX
-from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
+from langmem_ext.messages import message_text
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.extractive import extractive_summary, speaker
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, is_summary_message, split_head
 from langmem_ext.short_term.trim import select_suffix
@@ -112,7 +113,7 @@ def format_transcript(messages: Sequence[BaseMessage]) -> str:
     """``Speaker: text`` lines, tool calls shown with their arguments."""
     lines = []
     for m in messages:
-        text = content_text(m).strip()
+        text = message_text(m).strip()
         if text:
             lines.append(f"{speaker(m)}: {text}")
         if isinstance(m, AIMessage):
@@ -229,7 +230,7 @@ def apply_summary(plan: SummaryPlan, text: str | None, *, counter: MessageTokenC
 
 
 def _checked_text(response: Any) -> str:
-    text = response if isinstance(response, str) else content_text(response) if isinstance(response, BaseMessage) else None
+    text = response if isinstance(response, str) else message_text(response) if isinstance(response, BaseMessage) else None
     if not isinstance(text, str) or not text.strip():
         raise SummarizationError(
             f"The summarisation model returned no text ({type(response).__name__}); history left unchanged. "

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
-from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter, content_text
+from langmem_ext.messages import message_text
+from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.messages import Unit, group_units, split_head
 
 __all__ = ["ContextBudgetError", "trim_history", "select_suffix"]
@@ -43,7 +44,7 @@ def _truncate(message: BaseMessage, budget: int, counter: MessageTokenCounter) -
     def cut(n: int) -> BaseMessage:
         return message.model_copy(update={"content": " ".join(words[:n])})
 
-    words = content_text(message).split(" ")
+    words = message_text(message).split(" ")
     if counter.count_message(cut(0)) > budget:
         raise ContextBudgetError(
             f"Even an empty {message.type} message does not fit the {budget} tokens left: raise max_tokens."

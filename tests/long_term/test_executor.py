@@ -6,7 +6,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
 from langmem_ext.long_term import from_value
-from langmem_ext.long_term.executor import ReflectionExecutor, merge_messages
+from langmem_ext.long_term.executor import ReflectionExecutor
 from langmem_ext.long_term.reflection import ReflectionNode
 from langmem_ext.long_term.testing import ScriptedChatModel
 
@@ -20,12 +20,6 @@ def ops(*operations):
 
 def contents(store):
     return sorted(from_value(i.value).content for i in store.search(SEM, limit=50))
-
-
-def test_merge_messages_keeps_older_unique_first():
-    a, b, c = (HumanMessage(t, id=t) for t in "abc")
-    b2 = HumanMessage("b edited", id="b")
-    assert [m.content for m in merge_messages([a, b], [b2, c])] == ["a", "b edited", "c"]
 
 
 def test_debounce_one_call_and_no_message_dropped(store):

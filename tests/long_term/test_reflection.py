@@ -6,7 +6,8 @@ from langgraph.graph import START, MessagesState, StateGraph
 
 from langmem_ext.long_term import SemanticMemory, from_value, put_memories
 from langmem_ext.long_term.namespaces import NamespaceTemplateError
-from langmem_ext.long_term.reflection import ReflectionNode, build_queries
+from langmem_ext.long_term.reflection import ReflectionNode
+from langmem_ext.messages import build_queries
 from langmem_ext.long_term.schemas import ProceduralMemory
 from langmem_ext.long_term.testing import ScriptedChatModel
 

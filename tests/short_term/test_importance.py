@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from langmem_ext.short_term import ContextBudgetError, HeuristicScorer, LLMScorer, MessageTokenCounter, build_context
-from langmem_ext.short_term.messages import message_key
+from langmem_ext.messages import message_key
 from tests.short_term._conversations import ScriptedChatModel, assert_valid, conversations, is_subsequence
 
 COUNTER = MessageTokenCounter()
