@@ -168,6 +168,10 @@ class AsyncRedisSaver(BaseRedisSaver):
         """Store a task's pending writes atomically (first write wins, except special channels)."""
         await run_async(self.client, self._op_put_writes(config, writes, task_id, task_path))
 
+    async def athread_ids(self) -> list[str]:
+        """Ids of every thread with checkpoints (one registry read, no key scan)."""
+        return await run_async(self.client, self._op_thread_ids())
+
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""
         await run_async(self.client, self._op_delete_thread(thread_id))

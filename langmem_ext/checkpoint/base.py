@@ -374,14 +374,7 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
             return
         before_id = get_checkpoint_id(before) if before else None
         if config is None:
-            now = time.time()
-            reply = yield Batch(
-                [
-                    ("ZREMRANGEBYSCORE", self._registry, "-inf", f"({now - 3600}"),
-                    ("ZRANGE", self._registry, now, "+inf", "BYSCORE"),
-                ]
-            )
-            threads: Iterable[Any] = [t.decode() for t in reply[1]]
+            threads: Iterable[Any] = yield from self._op_thread_ids()
             ns, cid = None, None
         else:
             thread_id, _, cid = self._conf(config)
@@ -394,6 +387,17 @@ class BaseRedisSaver(MaintenanceMixin, BaseCheckpointSaver[str]):
                 remaining -= emitted
                 if remaining <= 0:
                     return
+
+    def _op_thread_ids(self) -> Op:
+        """Ids of the threads that have checkpoints (expired ones dropped from the registry)."""
+        now = time.time()
+        reply = yield Batch(
+            [
+                ("ZREMRANGEBYSCORE", self._registry, "-inf", f"({now - 3600}"),
+                ("ZRANGE", self._registry, now, "+inf", "BYSCORE"),
+            ]
+        )
+        return [t.decode() for t in reply[1]]
 
     def _matches(self, rec: bytes, filter: dict[str, Any] | None) -> bool:
         if not filter:

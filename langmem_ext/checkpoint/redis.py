@@ -116,6 +116,10 @@ class RedisSaver(BaseRedisSaver):
         """Checkpoints newest first; ``checkpoint_ns`` "" = root only, absent = all."""
         yield from iterate_sync(self.client, self._op_list(config, filter, before, limit))
 
+    def thread_ids(self) -> list[str]:
+        """Ids of every thread with checkpoints (one registry read, no key scan)."""
+        return run_sync(self.client, self._op_thread_ids())
+
     def put(
         self,
         config: RunnableConfig,
