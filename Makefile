@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/langmem-ext demo
 
+# The memory browser's tests (tests/ui) drive Debian's chromium through Playwright; it is
+# installed here when absent (Playwright's own browser download is not used). If it cannot
+# be installed, `make test` fails: a missing browser never skips the browser tests.
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "chromium not found: installing it with apt-get for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1
+
 # The suite starts its own Redis 8 (tests/conftest.py) and stops it even when tests fail.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest tests langmem_ext
 
 $(VENV)/.bench-installed: $(STAMP)
