@@ -172,11 +172,16 @@ class ServiceCore:
 
     # ---------------------------------------------------------------- reads
 
-    def list_memories_op(self, user_id: str, *, kind: str | None, limit: int, cursor: str | None) -> Op_:
+    def list_memories_op(self, user_id: str, *, kind: str | None, limit: int, cursor: str | None,
+                         closed: bool | None = None, with_history: bool = False) -> Op_:
         user_id = S.check_user(user_id)
         if kind is not None:
             kind = S.check_kind(kind)
         S.check_count(limit, "limit", maximum=S.MAX_LIST)
+        if closed not in (None, True, False):
+            raise InvalidRequestError(f"closed must be true, false or None, got {closed!r}.")
+        # Facts that are no longer true carry valid_to; the store's filter selects them (or the others).
+        where = None if closed is None else {"valid_to": {"$ne": None}} if closed else {"valid_to": None}
         offset = S.decode_cursor(cursor, kind)
         prefix = self.scope.kind_ns(user_id, kind) if kind else self.scope.user_ns(user_id)
         wanted = {self.scope.kind_ns(user_id, k) for k in ([kind] if kind else memory_kinds())}
@@ -184,7 +189,7 @@ class ServiceCore:
         position, more = offset, True
         while more and len(found) < limit:
             chunk = min(_PAGE, limit - len(found) + 20)
-            (page,) = yield Batch([SearchOp(prefix, limit=chunk, offset=position)])
+            (page,) = yield Batch([SearchOp(prefix, filter=where, limit=chunk, offset=position)])
             more = len(page) == chunk
             for item in page:
                 position += 1
@@ -194,7 +199,7 @@ class ServiceCore:
                     break
         memories = yield from self._with_stats(user_id, found)
         now = utcnow()
-        return MemoryPage(memories=[self._view(m, user_id, now) for m in memories],
+        return MemoryPage(memories=[self._view(m, user_id, now, with_history=with_history) for m in memories],
                           next_cursor=S.encode_cursor(position, kind) if more else None)
 
     def show_op(self, user_id: str, memory_id: str) -> Op_:
@@ -281,6 +286,20 @@ class ServiceCore:
         counts = yield Count(self.scope.root)
         if counts is None:
             counts = yield from self._count_generic()
+        users = self._summaries(counts)
+        ordered = sorted(users.values(), key=lambda s: (-(s.last_activity.timestamp() if s.last_activity else 0), s.user_id))
+        return ordered[offset: offset + limit]
+
+    def user_summary_op(self, user_id: str) -> Op_:
+        user_id = S.check_user(user_id)
+        counts = yield Count(self.scope.user_ns(user_id))
+        if counts is None:
+            counts = yield from self._count_generic(self.scope.user_ns(user_id))
+        return self._summaries(counts).get(user_id) or UserSummary(
+            user_id=user_id, counts={}, total=0, internal=0, last_activity=None)
+
+    def _summaries(self, counts: Sequence[Any]) -> dict[str, UserSummary]:
+        """Namespace counts folded into one :class:`UserSummary` per user."""
         users: dict[str, UserSummary] = {}
         for c in counts:
             parts = self.scope.split(c.namespace)
@@ -295,15 +314,15 @@ class ServiceCore:
                 s.internal += c.items
             if c.updated_at is not None and (s.last_activity is None or c.updated_at > s.last_activity):
                 s.last_activity = c.updated_at
-        ordered = sorted(users.values(), key=lambda s: (-(s.last_activity.timestamp() if s.last_activity else 0), s.user_id))
-        return ordered[offset: offset + limit]
+        return users
 
-    def _count_generic(self) -> Op_:
+    def _count_generic(self, prefix: tuple[str, ...] | None = None) -> Op_:
         from langmem_ext.store._namespaces import NamespaceCount
 
-        (namespaces,) = yield Batch([ListNamespacesOp(match_conditions=(MatchCondition("prefix", self.scope.root),),
+        prefix = prefix or self.scope.root
+        (namespaces,) = yield Batch([ListNamespacesOp(match_conditions=(MatchCondition("prefix", prefix),),
                                                       limit=1_000_000)])
-        namespaces = [tuple(ns) for ns in namespaces if tuple(ns[: len(self.scope.root)]) == self.scope.root]
+        namespaces = [tuple(ns) for ns in namespaces if tuple(ns[: len(prefix)]) == prefix]
         items = yield from self._read_all(namespaces)
         out = []
         for ns, found in items.items():

@@ -68,9 +68,15 @@ class MemoryService(_Options):
     """
 
     def list_memories(self, user_id: str, *, kind: str | None = None, limit: int = 20,
-                      cursor: str | None = None) -> MemoryPage:
-        """A page of the user's memories (every kind, or one), in store order, and the next cursor."""
-        return run_sync(self.store, self.list_memories_op(user_id, kind=kind, limit=limit, cursor=cursor))
+                      cursor: str | None = None, closed: bool | None = None,
+                      with_history: bool = False) -> MemoryPage:
+        """A page of the user's memories (every kind, or one), newest write first, and the next cursor.
+
+        ``closed=True`` lists only facts that are no longer true (``valid_to`` set),
+        ``closed=False`` only the others; ``with_history`` adds each memory's change history.
+        """
+        return run_sync(self.store, self.list_memories_op(user_id, kind=kind, limit=limit, cursor=cursor,
+                                                          closed=closed, with_history=with_history))
 
     def show(self, user_id: str, memory_id: str) -> MemoryView:
         """One memory with its change history and access statistics."""
@@ -101,6 +107,10 @@ class MemoryService(_Options):
     def list_users(self, *, limit: int = 1000, offset: int = 0) -> list[UserSummary]:
         """Every user with memory counts per kind and the last activity, most recent first."""
         return run_sync(self.store, self.list_users_op(limit=limit, offset=offset))
+
+    def user_summary(self, user_id: str) -> UserSummary:
+        """One user's memories per kind and last activity (zeros for an unknown user)."""
+        return run_sync(self.store, self.user_summary_op(user_id))
 
     def stats(self, user_id: str, *, top: int = 10) -> UserStats:
         """Importance, strength and access statistics, and what forgetting would archive next."""
@@ -152,9 +162,11 @@ class AsyncMemoryService(_Options):
     """The asyncio twin of :class:`MemoryService` (same arguments, same results)."""
 
     async def list_memories(self, user_id: str, *, kind: str | None = None, limit: int = 20,
-                            cursor: str | None = None) -> MemoryPage:
+                            cursor: str | None = None, closed: bool | None = None,
+                            with_history: bool = False) -> MemoryPage:
         """Async :meth:`MemoryService.list_memories`."""
-        return await run_async(self.store, self.list_memories_op(user_id, kind=kind, limit=limit, cursor=cursor))
+        return await run_async(self.store, self.list_memories_op(user_id, kind=kind, limit=limit, cursor=cursor,
+                                                                 closed=closed, with_history=with_history))
 
     async def show(self, user_id: str, memory_id: str) -> MemoryView:
         """Async :meth:`MemoryService.show`."""
@@ -187,6 +199,10 @@ class AsyncMemoryService(_Options):
     async def list_users(self, *, limit: int = 1000, offset: int = 0) -> list[UserSummary]:
         """Async :meth:`MemoryService.list_users`."""
         return await run_async(self.store, self.list_users_op(limit=limit, offset=offset))
+
+    async def user_summary(self, user_id: str) -> UserSummary:
+        """Async :meth:`MemoryService.user_summary`."""
+        return await run_async(self.store, self.user_summary_op(user_id))
 
     async def stats(self, user_id: str, *, top: int = 10) -> UserStats:
         """Async :meth:`MemoryService.stats`."""

@@ -235,3 +235,22 @@ async def test_async_service_shares_the_operations(aservice) -> None:
         await aservice.show("omar", added.memory.id)
     result = await aservice.forget_user("maya")
     assert result.remaining == 0 and (await aservice.list_memories("maya")).memories == []
+
+
+def test_list_current_or_closed_facts_with_history_and_one_users_summary(service: MemoryService) -> None:
+    lisbon = service.add("maya", kind="semantic", content="Maya lives in Lisbon").memory
+    porto = service.add("maya", kind="semantic", content="Maya works in Porto").memory
+    service.add("maya", kind="episodic", content="Maya moved house in May")
+    service.add("omar", kind="semantic", content="Omar lives in Cairo")
+    service.update("maya", lisbon.id, fields={"valid_to": "2025-05-01T00:00:00+00:00"}, reason="moved")
+    closed = service.list_memories("maya", kind="semantic", closed=True, with_history=True)
+    assert _ids(closed) == [lisbon.id]
+    assert [h.op for h in closed.memories[0].history] == ["insert", "update"]
+    current = service.list_memories("maya", kind="semantic", closed=False)
+    assert _ids(current) == [porto.id] and current.memories[0].history is None
+    assert len(service.list_memories("maya").memories) == 3  # closed=None: everything
+    with pytest.raises(InvalidRequestError, match="closed"):
+        service.list_memories("maya", closed="yes")  # type: ignore[arg-type]
+    summary = service.user_summary("maya")
+    assert summary.counts == {"semantic": 2, "episodic": 1} and summary.total == 3 and summary.last_activity
+    assert service.user_summary("nobody").total == 0
