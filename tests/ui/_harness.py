@@ -25,8 +25,6 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the example graphs are a top-level package of the checkout
-    sys.path.insert(0, str(ROOT))
 
 URL_LINE = re.compile(r"^\s+(http://\S+/\?token=(\S+))$", re.M)
 

@@ -25,7 +25,7 @@ HOSTILE = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwn
 @pytest.fixture
 def backends(ui: Any) -> Iterator[tuple[Any, Any, Any]]:
     """(RedisSaver, RedisStore, MemoryService) on the server's Redis, opened by the test itself."""
-    from graphs.common import redis_backends
+    from langmem_ext.graphs.common import redis_backends
     from langmem_ext.service import MemoryService
 
     with redis_backends(ui.redis_url) as (saver, store):
@@ -33,8 +33,8 @@ def backends(ui: Any) -> Iterator[tuple[Any, Any, Any]]:
 
 
 def _converse(saver: Any, store: Any, user: str, *texts: str, thread: str = "t1") -> None:
-    from graphs import chatbot
-    from graphs.common import thread_config
+    from langmem_ext.graphs import chatbot
+    from langmem_ext.graphs.common import thread_config
     from langmem_ext.models import OfflineResponder
 
     graph = chatbot.build_graph(checkpointer=saver, store=store, model=OfflineResponder())

@@ -13,8 +13,8 @@ from tests.ui._harness import screenshot
 
 def _chat(redis_url: str, user: str) -> str:
     """Two threads of the example chatbot; returns the recalled block the model saw in the second."""
-    from graphs import chatbot
-    from graphs.common import redis_backends, thread_config
+    from langmem_ext.graphs import chatbot
+    from langmem_ext.graphs.common import redis_backends, thread_config
     from langmem_ext.models import OfflineResponder
 
     with redis_backends(redis_url) as (saver, store):
