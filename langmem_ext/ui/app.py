@@ -98,7 +98,7 @@ def create_app(
 
     def render(request: Any, name: str, context: dict[str, Any], status: int = 200) -> Any:
         base = {"where": state.where, "csrf": request.scope.get("state", {}).get("csrf", ""), "args": _args(request),
-                "user_tabs": routes.USER_TABS, "per_page": routes.PER_PAGE}
+                "user_tabs": routes.USER_TABS}
         return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
     app = Starlette(

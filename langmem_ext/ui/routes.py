@@ -20,16 +20,18 @@ from starlette.routing import Route
 from langmem_ext.ui import threads as T
 from langmem_ext.ui import views as V
 
-__all__ = ["USER_TABS", "build"]
+__all__ = ["USER_TABS", "build", "user_page_data"]
 
 USER_TABS: list[tuple[str, str]] = [
     ("user", "Memories"), ("search", "Search"), ("stats", "Stats"), ("threads", "Threads"), ("forget", "Forget"),
 ]
 """The tabs of a user's pages: (route name, label)."""
 
-PER_PAGE = 25
-"""Memories per page of each list."""
+PER_PAGE = 20
+"""Current facts per page; the other lists of a user's page show half as many."""
+SHORT_PAGE = 10
 USERS_PER_PAGE = 100
+SEARCH_HITS = 10
 
 
 def _int(value: str | None, default: int) -> int:
@@ -53,6 +55,21 @@ def _with_flash(url: str, message: str, *, bad: bool = False) -> str:
     params = [p for p in query.split("&") if p and not p.startswith(("flash=", "bad="))]
     params.append(urlencode({"flash": message[:500], **({"bad": "1"} if bad else {})}))
     return f"{path}?{'&'.join(params)}"
+
+
+def user_page_data(service: Any, user_id: str, cursors: dict[str, str | None]) -> dict[str, Any]:
+    """The service calls behind a user's page: the counts and one page of each list."""
+    return {
+        "summary": service.user_summary(user_id),
+        "facts": service.list_memories(user_id, kind="semantic", closed=False, limit=PER_PAGE, cursor=cursors["facts"],
+                                       with_history=True),
+        "closed": service.list_memories(user_id, kind="semantic", closed=True, limit=SHORT_PAGE,
+                                        cursor=cursors["closed"], with_history=True),
+        "episodes": service.list_memories(user_id, kind="episodic", limit=SHORT_PAGE, cursor=cursors["episodes"],
+                                          with_history=True),
+        "rules": service.list_memories(user_id, kind="procedural", limit=SHORT_PAGE, cursor=cursors["rules"],
+                                       with_history=True),
+    }
 
 
 def build(state: Any, render: Callable[..., Response]) -> list[Route]:
@@ -79,25 +96,11 @@ def build(state: Any, render: Callable[..., Response]) -> list[Route]:
         return page(request, "users.html", {"users": found[:USERS_PER_PAGE], "kinds": kinds, "number": number,
                                             "more": more})
 
-    def user_page_data(user_id: str, cursors: dict[str, str | None]) -> dict[str, Any]:
-        summary = service.user_summary(user_id)
-        lists = {
-            "facts": service.list_memories(user_id, kind="semantic", closed=False, limit=PER_PAGE, cursor=cursors["facts"],
-                                           with_history=True),
-            "closed": service.list_memories(user_id, kind="semantic", closed=True, limit=PER_PAGE, cursor=cursors["closed"],
-                                            with_history=True),
-            "episodes": service.list_memories(user_id, kind="episodic", limit=PER_PAGE, cursor=cursors["episodes"],
-                                              with_history=True),
-            "rules": service.list_memories(user_id, kind="procedural", limit=PER_PAGE, cursor=cursors["rules"],
-                                           with_history=True),
-        }
-        return {"summary": summary, **lists}
-
     async def user(request: Request) -> Response:
         user_id = request.path_params["user_id"]
         cursors = {name: request.query_params.get(name) or None for name in ("facts", "closed", "episodes", "rules")}
         try:
-            data = await run_in_threadpool(user_page_data, user_id, cursors)
+            data = await run_in_threadpool(user_page_data, service, user_id, cursors)
         except ServiceError as exc:
             return failed(request, user_id, exc)
         closed = data["closed"].memories
@@ -115,7 +118,7 @@ def build(state: Any, render: Callable[..., Response]) -> list[Route]:
         hits: list[Any] = []
         if query:
             try:
-                hits = await run_in_threadpool(service.search, user_id, query, limit=20)
+                hits = await run_in_threadpool(service.search, user_id, query, limit=SEARCH_HITS)
             except ServiceError as exc:
                 return failed(request, user_id, exc)
         return page(request, "search.html", {"user_id": user_id, "tab": "search", "query": query, "hits": hits})

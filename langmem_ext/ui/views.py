@@ -42,7 +42,9 @@ def word_diff(old: str | None, new: str | None) -> list[tuple[str, str]]:
         >>> word_diff("old fact", None)
         [('del', 'old fact')]
     """
-    a, b = _TOKEN.findall(old or ""), _TOKEN.findall(new or "")
+    if not old or not new or old == new:  # an insert, a delete, or a change of something else (pin, validity)
+        return [(op, text) for op, text in (("del", old or ""), ("ins", new or "")) if text] if old != new else [("eq", old)]
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     runs: list[tuple[str, str]] = []
 
     def add(op: str, text: str) -> None:
