@@ -24,17 +24,13 @@ Writes the ``ui`` section of docs/benchmarks.md. Targets (issue #16): the user p
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import sys
 import time
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,35 +38,17 @@ from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langgraph.store.base import PutOp  # noqa: E402
 
 from benchmarks._report import interleaved, machine_line, table, write_section  # noqa: E402
+from benchmarks.long_term import DIMS, CachedEmbeddings  # noqa: E402  (deterministic cached vectors)
 from langmem_ext.long_term import EpisodicMemory, ProceduralMemory, SemanticMemory, to_value  # noqa: E402
 from langmem_ext.long_term.operations import record_change  # noqa: E402
 from langmem_ext.long_term.schemas import utcnow  # noqa: E402
 from langmem_ext.server import EmbeddedRedis  # noqa: E402
 
-DIMS = 384
 USER = "bench-user"
 QUERIES = ["where does she live", "what does she do for work", "favourite food", "her sister's name",
            "how to answer", "last holiday", "allergies", "the dog's name"]
 TOPICS = ["lives in", "works as", "likes", "visited", "studies", "plays", "owns", "fears", "cooks", "reads"]
 THINGS = ["Lisbon", "a nurse", "jazz", "Kyoto", "physics", "the cello", "a red bike", "spiders", "ramen", "poetry"]
-
-
-class CachedEmbeddings:
-    """Deterministic unit vectors per text, cached: timing never includes embedding."""
-
-    def __init__(self) -> None:
-        self.cache: dict[str, list[float]] = {}
-
-    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
-        out = []
-        for text in texts:
-            vec = self.cache.get(text)
-            if vec is None:
-                seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-                v = np.random.default_rng(seed).standard_normal(DIMS).astype(np.float32)
-                vec = self.cache[text] = (v / np.linalg.norm(v)).tolist()
-            out.append(vec)
-        return out
 
 
 def memories(n: int) -> list[tuple[str, Any]]:
