@@ -109,8 +109,8 @@ def timeline(facts: Sequence[Any], *, now: datetime | None = None) -> list[Timel
         >>> d = lambda y: datetime(y, 1, 1, tzinfo=timezone.utc)
         >>> bars = timeline([F(id="a", content="in Lisbon", valid_from=d(2020), valid_to=d(2022), created_at=d(2020)),
         ...                  F(id="b", content="in Porto", valid_from=d(2022), valid_to=d(2024), created_at=d(2022))])
-        >>> [(b.label, b.x, round(b.width)) for b in bars]
-        [('in Lisbon', 0.0, 50), ('in Porto', 50.0, 50)]
+        >>> [(b.label, round(b.x), round(b.width)) for b in bars]
+        [('in Lisbon', 0, 50), ('in Porto', 50, 50)]
     """
     now = now or datetime.now(timezone.utc)
     spans = []

@@ -18,8 +18,10 @@ def chromium_path() -> str:
     return find_chromium() or install_chromium()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    """Chromium for one module. Not for the session: while Playwright's sync API is open its
+    event loop counts as running in this thread, so later ``asyncio.run`` calls (doctests) fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
