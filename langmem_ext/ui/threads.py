@@ -95,9 +95,9 @@ class ThreadView:
 
 
 def _text(message: BaseMessage) -> str:
-    from langmem_ext.short_term.counting import content_text
+    from langmem_ext.messages import message_text
 
-    text = content_text(message)
+    text = message_text(message)
     if isinstance(message, AIMessage) and message.tool_calls:
         calls = "; ".join(f"{c['name']}({json.dumps(c['args'], ensure_ascii=False)})" for c in message.tool_calls)
         text = f"{text}\n[tool calls] {calls}".strip()
