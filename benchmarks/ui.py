@@ -134,7 +134,7 @@ def bench(url: str, n: int, rounds: int) -> tuple[list[list[Any]], dict[str, flo
             "users page (`/`, 21 users)": page("users", "/"),
             "users: service.list_users": lambda i: service.list_users(limit=101),
             f"user page (`/users/{USER}`, 50 memories in 4 lists)": page("user", f"/users/{USER}"),
-            "user: its 5 service calls": user_calls,
+            "user: its 4 service calls": user_calls,
             "user page, next page of facts": page("user2", None),
             "search page (`/users/…/search?q=`, 10 hits)": page("search", lambda i: f"/users/{USER}/search?q={QUERIES[i % len(QUERIES)]}"),
             "search: service.search": lambda i: service.search(USER, QUERIES[i % len(QUERIES)], limit=routes.SEARCH_HITS),

@@ -52,8 +52,12 @@ def _stored(store: Any, user: str, memory_id: str) -> dict[str, Any] | None:
 
 
 def test_search_finds_a_memory_written_by_a_graph(ui: Any, page: Any, backends: Any, shots: Any) -> None:
-    saver, store, _ = backends
+    saver, store, service = backends
     _converse(saver, store, "ana", "I work as a marine biologist.", "My sister Lena lives in Oslo.")
+    for text, start, end in (("Ana lived in Lyon", "2018-09-01", "2021-06-30"), ("Ana studied in Ghent", "2021-07-01", "2023-02-01")):
+        old = service.add("ana", kind="semantic", content=text).memory.id
+        service.update("ana", old, fields={"valid_from": f"{start}T00:00:00+00:00", "valid_to": f"{end}T00:00:00+00:00"},
+                       reason="moved on")
 
     page.goto(ui.base + "/")
     row = page.locator("#users tr", has_text="ana")
@@ -62,6 +66,7 @@ def test_search_finds_a_memory_written_by_a_graph(ui: Any, page: Any, backends: 
     row.locator("a").click()
     assert page.url.endswith("/users/ana")
     assert "biologist" in page.locator("#facts").inner_text()
+    assert page.locator("svg.timeline rect").count() == 2  # the closed facts on their validity timeline
     screenshot(page, shots, "user")
 
     page.fill("input[name=q]", "what is my job")
