@@ -61,6 +61,7 @@ __all__ = [
     "Models",
     "OfflineResponder",
     "OFFLINE_NOTICE",
+    "as_chat_model",
     "default_memory_model",
     "load_chat_model",
     "model_name",
@@ -122,39 +123,78 @@ def model_name(role: ModelRole, *, env: Mapping[str, str] | None = None) -> str 
     return None
 
 
+def _openai_model(name: str, env: Mapping[str, str], *, prefixed: bool) -> BaseChatModel:
+    """A ChatOpenAI for ``name`` on ``OPENAI_BASE_URL`` / OpenAI, bounded as :mod:`langmem_ext.llm` says."""
+    from langchain_openai import ChatOpenAI
+
+    from langmem_ext.llm.policy import CallPolicy
+
+    base_url = (env.get("OPENAI_BASE_URL") or "").strip() or None
+    key = env.get("OPENAI_API_KEY") or ("not-needed" if base_url else None)
+    if key is None:
+        shown = f"openai:{name}" if prefixed else name
+        raise ValueError(
+            f"Model {shown!r} needs an OpenAI-compatible endpoint, but neither OPENAI_API_KEY nor "
+            "OPENAI_BASE_URL is set. Set OPENAI_BASE_URL (vLLM, Ollama, llama.cpp, LM Studio) or "
+            "OPENAI_API_KEY, or name another provider: 'anthropic:...', 'ollama:...'."
+        )
+    policy = CallPolicy.from_env(env)
+    options: dict[str, Any] = {"max_tokens": policy.reply_tokens, "timeout": policy.timeout, "max_retries": 1}
+    if base_url and not base_url.rstrip("/").startswith("https://api.openai.com"):
+        # ChatOpenAI sends max_completion_tokens; llama.cpp, vLLM and Ollama read max_tokens.
+        options["extra_body"] = {"max_tokens": policy.reply_tokens}
+    try:
+        return ChatOpenAI(model=name, base_url=base_url, api_key=key, **options)  # type: ignore[arg-type]
+    except Exception as exc:  # openai.OpenAIError and friends: one line, not a traceback of the client
+        raise ValueError(f"Cannot build the OpenAI client for {name!r}: {exc}") from exc
+
+
 def load_chat_model(name: str, *, env: Mapping[str, str] | None = None) -> BaseChatModel:
     """Build the chat model called ``name`` (``"provider:model"`` or a bare OpenAI name).
 
+    The provider prefix is case-insensitive. ``openai:...`` and bare names use
+    ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` the same way (no key needed with a base
+    URL), with the reply bound and the request timeout of :class:`~langmem_ext.llm.CallPolicy`.
+
+    Example:
+        >>> env = {"OPENAI_BASE_URL": "http://127.0.0.1:7200/v1"}
+        >>> load_chat_model("OPENAI:smollm2", env=env).model_name
+        'smollm2'
+        >>> load_chat_model("openai:gpt-4o-mini", env={})
+        Traceback (most recent call last):
+        ...
+        ValueError: Model 'openai:gpt-4o-mini' needs an OpenAI-compatible endpoint, but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. Set OPENAI_BASE_URL (vLLM, Ollama, llama.cpp, LM Studio) or OPENAI_API_KEY, or name another provider: 'anthropic:...', 'ollama:...'.
+
     Raises:
-        ValueError: naming the missing integration package or the bad name.
+        ValueError: naming the missing integration package, endpoint or the bad name.
     """
     env = os.environ if env is None else env
     if not name or not name.strip():
         raise ValueError("Empty model name; use 'provider:model' (e.g. 'openai:gpt-4o-mini').")
+    name = name.strip()
     if ":" not in name:
-        from langchain_openai import ChatOpenAI
-
-        base_url = env.get("OPENAI_BASE_URL") or None
-        key = env.get("OPENAI_API_KEY") or ("not-needed" if base_url else None)
-        if key is None:
-            raise ValueError(
-                f"Model {name!r} has no provider prefix, so it is looked for on an OpenAI-"
-                "compatible endpoint, but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. "
-                "Set one of them, or name the provider: 'anthropic:...', 'ollama:...'."
-            )
-        return ChatOpenAI(model=name, base_url=base_url, api_key=key)  # type: ignore[arg-type]
+        return _openai_model(name, env, prefixed=False)
+    provider, model = (part.strip() for part in name.split(":", 1))
+    if provider.lower() == "openai":
+        return _openai_model(model, env, prefixed=True)
     from langchain.chat_models import init_chat_model
 
-    options: dict[str, Any] = {}
-    if name.split(":", 1)[0].strip().lower() == "openai" and env.get("OPENAI_BASE_URL"):
-        options = {"base_url": env["OPENAI_BASE_URL"], "api_key": env.get("OPENAI_API_KEY") or "not-needed"}
     try:
-        return init_chat_model(name, **options)
+        return init_chat_model(f"{provider.lower()}:{model}")
     except ImportError as exc:
         raise ValueError(
             f"Cannot load model {name!r}: {exc}. Install the provider's LangChain package "
             "(e.g. `pip install langchain-anthropic`)."
         ) from exc
+    except ValueError:
+        raise
+    except Exception as exc:  # a provider client that cannot start (no key ...): one line
+        raise ValueError(f"Cannot load model {name!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def as_chat_model(model: BaseChatModel | str | None) -> BaseChatModel | None:
+    """A chat model from a model or a name (:func:`load_chat_model`); ``None`` stays ``None``."""
+    return load_chat_model(model) if isinstance(model, str) else model
 
 
 logger = logging.getLogger(__name__)

@@ -103,3 +103,25 @@ def not_redis_port() -> Iterator[int]:
     stop.set()
     thread.join()
     srv.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_call_state() -> Iterator[None]:
+    """Each test starts with no learnt endpoint state, turn budgets or call counts (langmem_ext.llm)."""
+    from langmem_ext.llm.endpoint import reset_endpoints
+    from langmem_ext.llm.stats import reset_stats
+    from langmem_ext.llm.turns import reset_turns
+
+    reset_endpoints()
+    reset_turns()
+    reset_stats()
+    yield
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[object]:
+    """A started :class:`langmem_ext.llm.testing.FakeOpenAIServer` (real HTTP on a free loopback port)."""
+    from langmem_ext.llm.testing import FakeOpenAIServer
+
+    with FakeOpenAIServer() as server:
+        yield server

@@ -217,8 +217,9 @@ def _steps(ctx: _Context) -> Generator[_Request | _Sleep, Any, CallResult]:
             is_openai=ctx.endpoint.is_openai)
         transient = 0
         while True:
-            if spec.memory and not ctx.budget.take():
-                raise _fail(ctx, last or Failure("transient", "the turn's memory request budget is spent"))
+            if spec.memory and not ctx.budget.may_send():
+                raise _fail(ctx, Failure(last.kind if last else "transient",
+                                         f"the turn's memory request budget is spent (last: {last.cause if last else 'none'})"))
             timeout = policy.timeout
             if spec.memory and not spec.background:
                 ctx.budget.start()
@@ -228,6 +229,7 @@ def _steps(ctx: _Context) -> Generator[_Request | _Sleep, Any, CallResult]:
             reply = yield _Request(messages, options, method, spec.max_tokens, timeout)
             ctx.requests += 1
             if isinstance(reply, BaseException):
+                ctx.budget.failed()
                 failure = classify(reply, method=method)
                 last = failure
                 if failure.kind == "transient" and transient < policy.retries:
@@ -246,6 +248,7 @@ def _steps(ctx: _Context) -> Generator[_Request | _Sleep, Any, CallResult]:
             try:
                 value = _read(ctx, method, reply)
             except OutputError as exc:
+                ctx.budget.failed()
                 last = classify(exc)
                 if repaired:
                     raise _fail(ctx, last) from exc

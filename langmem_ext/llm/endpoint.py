@@ -71,7 +71,8 @@ def endpoint_of(model: Any) -> Endpoint:
         base = str(base).rstrip("/") if base else None
         is_openai = base is None or base.startswith(OPENAI_BASE)
         return Endpoint(f"{base or OPENAI_BASE}#{name}", base, name, is_openai, True)
-    return Endpoint(f"{type(model).__module__}.{type(model).__name__}#{name}", None, name, False, False)
+    # another provider: this model object is the endpoint (its client holds the connection)
+    return Endpoint(f"{type(model).__module__}.{type(model).__name__}#{name}@{id(model):x}", None, name, False, False)
 
 
 @dataclass

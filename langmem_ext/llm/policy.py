@@ -11,8 +11,9 @@ One :class:`CallPolicy` bounds every request the product sends to a chat model:
 * ``retries`` / ``backoff`` / ``backoff_cap``: the ONE retry policy (full jitter). Only
   transient failures (429, 5xx, timeouts, lost connections) are retried; a 4xx or an
   output that fails validation is never re-sent as is.
-* ``turn_requests`` / ``turn_seconds``: what inline memory work (summary, scores,
-  reflection) may spend for one user turn. Past either, the offline strategy answers.
+* ``turn_requests`` / ``turn_seconds``: what memory work (summary, scores, reflection)
+  may spend for one user turn: failed requests, and seconds of inline work. Past either,
+  the offline strategy answers (:mod:`.turns`).
 * ``cooldown``: after a memory call failed for a server error, memory calls to that
   endpoint go straight to their fallback for this many seconds (no request).
 * ``background_concurrency``: background memory requests in flight per endpoint.
@@ -48,7 +49,7 @@ ENV_VARS: dict[str, str] = {
     "LANGMEM_EXT_LLM_REPLY_TOKENS": "Most tokens a reply may have (512).",
     "LANGMEM_EXT_LLM_TIMEOUT": "Seconds one model request may take (60).",
     "LANGMEM_EXT_LLM_RETRIES": "Retries of a transient failure (429, 5xx, timeout) per call (1).",
-    "LANGMEM_EXT_LLM_TURN_REQUESTS": "Model requests inline memory work may send per user turn (3).",
+    "LANGMEM_EXT_LLM_TURN_REQUESTS": "Failed model requests memory work may spend per user turn (3).",
     "LANGMEM_EXT_LLM_TURN_SECONDS": "Seconds inline memory work may take per user turn (30).",
     "LANGMEM_EXT_LLM_COOLDOWN": "Seconds memory calls skip an endpoint after a server error (30).",
     "LANGMEM_EXT_LLM_BACKGROUND_CONCURRENCY": "Background memory requests in flight per endpoint (1).",
@@ -77,7 +78,7 @@ class CallPolicy:
         retries: Retries of a transient failure within one call (0: none).
         backoff: First retry delay in seconds (full jitter: a random delay up to it).
         backoff_cap: Longest retry delay.
-        turn_requests: Model requests inline memory work may send per user turn.
+        turn_requests: Failed model requests memory work may spend per user turn.
         turn_seconds: Seconds inline memory work may take per user turn.
         cooldown: Seconds memory calls skip an endpoint after a server error.
         background_concurrency: Background memory requests in flight per endpoint.

@@ -1,11 +1,14 @@
-"""The per-turn budget of memory work: requests and seconds for one user turn.
+"""The per-turn budget of memory work: failed requests and seconds for one user turn.
 
 Memory nodes do not know where a turn starts, but they all see the same latest user
 message: :func:`turn_key` names the turn by it, and :func:`budget_for` hands every
 node of that turn the same :class:`TurnBudget`. The first memory call of a turn starts
-its clock. Past ``turn_requests`` requests or ``turn_seconds`` seconds of inline work,
-a memory call does not go out and its fallback answers instead. Background calls
-(reflection) count their requests against the turn they reflect on, not its clock.
+its clock. Once ``turn_requests`` requests of the turn have failed (an error, or an
+answer that could not be used), or ``turn_seconds`` of inline work have passed, a memory
+call does not go out and its fallback answers instead: under a server that keeps
+failing, memory work sends at most ``turn_requests`` requests per turn. Requests that
+succeed are not capped (each call is bounded by itself: one retry, one repair).
+Background calls (reflection) count against the turn they reflect on, not its clock.
 
 Example:
     >>> from langchain_core.messages import AIMessage, HumanMessage
@@ -13,8 +16,10 @@ Example:
     >>> key
     'h1'
     >>> budget = budget_for(key, requests=3, seconds=30)
-    >>> budget.take(), budget.take(), budget.take(), budget.take()
-    (True, True, True, False)
+    >>> for _ in range(3):
+    ...     budget.failed()
+    >>> budget.may_send(), budget.left
+    (False, 0)
     >>> budget_for(key, requests=3, seconds=30) is budget
     True
 """
@@ -38,7 +43,7 @@ MAX_TURNS = 4096
 
 @dataclass
 class TurnBudget:
-    """Requests left and the inline deadline of one turn (thread-safe)."""
+    """Failed requests left and the inline deadline of one turn (thread-safe)."""
 
     requests: int
     seconds: float
@@ -46,13 +51,15 @@ class TurnBudget:
     started: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def take(self) -> bool:
-        """Use one request; False when none is left (nothing is used then)."""
+    def may_send(self) -> bool:
+        """Whether another request may go out (fewer than ``requests`` have failed)."""
         with self.lock:
-            if self.used >= self.requests:
-                return False
+            return self.used < self.requests
+
+    def failed(self) -> None:
+        """Count one failed request."""
+        with self.lock:
             self.used += 1
-            return True
 
     def start(self) -> None:
         """Start the inline clock (first inline memory call of the turn)."""

@@ -5,7 +5,7 @@ what overflows at that point is computed in a worker thread while requests go on
 next run applies the finished summary (if the running summary has not moved meanwhile).
 Only when the hard trigger is reached with the summary still pending does a request wait,
 and with nothing pending it summarises inline, like the foreground mode. A failed
-background call raises :class:`SummarizationError` on the next run, state unchanged.
+background model call falls back to the extractive summary, like the foreground mode.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class BackgroundSummaries:
         """The finished job's result if it still applies (``wait``: block until done).
 
         Raises:
-            SummarizationError: the background call failed (the job is dropped).
+            Exception: whatever the job raised (the job is dropped); model failures do not
+                raise, they fall back to the extractive summary.
         """
         with self._lock:
             job = self._jobs.get(thread)
@@ -60,7 +61,7 @@ class BackgroundSummaries:
             return None
         with self._lock:
             self._jobs.pop(thread, None)
-        result = job.future.result()  # re-raises the job's SummarizationError
+        result = job.future.result()  # re-raises what the job raised
         current = summary.updates if summary else 0
         return result if job.base_updates == current else None
 

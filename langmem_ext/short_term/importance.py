@@ -28,7 +28,7 @@ from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
@@ -50,6 +50,8 @@ __all__ = [
     "as_scorer",
     "build_context",
     "importance_filter",
+    "read_scores",
+    "scores_schema",
 ]
 
 Relevance = Literal["none", "lexical", "embedding"]
@@ -156,18 +158,61 @@ class ImportanceScores(BaseModel):
     scores: list[MessageScore] = Field(description="One score per message index.")
 
 
+def scores_schema(size: int) -> dict[str, Any]:
+    """The JSON schema of one scoring answer for ``size`` messages (OpenAI strict-mode valid)."""
+    item = {"type": "object", "additionalProperties": False, "required": ["index", "score"], "properties": {
+        "index": {"type": "integer", "minimum": 0, "maximum": max(0, size - 1), "description": "The message's index."},
+        "score": {"type": "integer", "minimum": 1, "maximum": 10,
+                  "description": "1: nothing to remember ... 10: must not be forgotten."}}}
+    return {"type": "object", "additionalProperties": False, "required": ["scores"], "properties": {
+        "scores": {"type": "array", "items": item, "maxItems": size, "description": "One score per message index."}}}
+
+
+def read_scores(value: Any, size: int) -> dict[int, float]:
+    """The usable scores in a model's answer: index -> score clamped to 1-10 (bad items dropped).
+
+    Example:
+        >>> read_scores({"scores": [{"index": 0, "score": 14}, {"index": 7, "score": 3}, {"index": 1, "score": "6"}]}, 2)
+        {0: 10.0, 1: 6.0}
+
+    Raises:
+        ValueError: no usable score at all.
+    """
+    items = value.get("scores") if isinstance(value, dict) else value
+    out: dict[int, float] = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            index, score = int(item.get("index")), float(item.get("score"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if 0 <= index < size and math.isfinite(score):
+            out[index] = float(min(10, max(1, round(score))))
+    if not out and size:
+        raise ValueError("no usable score: give {'scores': [{'index': i, 'score': 1-10}, ...]}")
+    return out
+
+
 class LLMScorer:
     """Scores with a chat model's structured output, ``batch_size`` messages per call.
 
-    Messages the model leaves out get the neutral score 5.
+    Each call is bounded (``max_tokens`` a few tokens per message, the request timeout) and
+    goes through :mod:`langmem_ext.llm` (one retry policy, structured output adapted to the
+    server, one repair). Scores are clamped to 1-10; messages the model leaves out get the
+    neutral score 5. A batch whose call fails gets the :class:`HeuristicScorer`'s scores,
+    logged in one line: a failing model never fails the turn.
     """
 
     def __init__(self, model: Any, *, prompt: str = DEFAULT_IMPORTANCE_PROMPT, batch_size: int = 20) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        self.runnable = model.with_structured_output(ImportanceScores)
+        from langmem_ext.models import as_chat_model
+
+        self.model = as_chat_model(model)
         self.prompt = prompt
         self.batch_size = batch_size
+        self.fallback = HeuristicScorer()
 
     def _batches(self, messages: Sequence[BaseMessage]) -> list[tuple[int, str]]:
         out = []
@@ -176,23 +221,49 @@ class LLMScorer:
             out.append((start, self.prompt.format(messages="\n".join(lines))))
         return out
 
-    @staticmethod
-    def _collect(scores: list[float], start: int, size: int, result: Any) -> None:
-        parsed = result if isinstance(result, ImportanceScores) else ImportanceScores.model_validate(result)
-        for s in parsed.scores:
-            if 0 <= s.index < size:
-                scores[start + s.index] = float(s.score)
+    def _options(self, size: int, turn: str | None) -> dict[str, Any]:
+        from langmem_ext.llm import score_tokens
+
+        return {"purpose": "score", "schema": scores_schema(size), "name": "importance_scores",
+                "description": "Importance scores for a numbered list of messages.",
+                "validate": lambda value: read_scores(value, size), "max_tokens": score_tokens(size), "turn": turn}
+
+    def _fell_back(self, exc: Any, batch: Sequence[BaseMessage], history: Sequence[BaseMessage]) -> list[float]:
+        from langmem_ext.llm import record
+        from langmem_ext.llm.endpoint import endpoint_of
+
+        record("score", "fallback", model=endpoint_of(self.model).model, fallback="the heuristic score",
+               cause=f"{exc.failure.kind}: {exc.failure.cause}", count=len(batch))
+        return self.fallback.score(batch, history=history)
 
     def score(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        from langmem_ext.llm import ModelCallError, call_structured, turn_key
+
         scores = [5.0] * len(messages)
+        turn = turn_key([*history, *messages])
         for start, prompt in self._batches(messages):
-            self._collect(scores, start, min(self.batch_size, len(messages) - start), self.runnable.invoke(prompt))
+            batch = messages[start : start + self.batch_size]
+            try:
+                found = call_structured(self.model, [HumanMessage(prompt)], **self._options(len(batch), turn)).value
+            except ModelCallError as exc:
+                found = dict(enumerate(self._fell_back(exc, batch, [*history, *messages[:start]])))
+            for index, value in found.items():
+                scores[start + index] = value
         return scores
 
     async def ascore(self, messages: Sequence[BaseMessage], *, history: Sequence[BaseMessage] = ()) -> list[float]:
+        from langmem_ext.llm import ModelCallError, acall_structured, turn_key
+
         scores = [5.0] * len(messages)
+        turn = turn_key([*history, *messages])
         for start, prompt in self._batches(messages):
-            self._collect(scores, start, min(self.batch_size, len(messages) - start), await self.runnable.ainvoke(prompt))
+            batch = messages[start : start + self.batch_size]
+            try:
+                found = (await acall_structured(self.model, [HumanMessage(prompt)], **self._options(len(batch), turn))).value
+            except ModelCallError as exc:
+                found = dict(enumerate(self._fell_back(exc, batch, [*history, *messages[:start]])))
+            for index, value in found.items():
+                scores[start + index] = value
         return scores
 
 

@@ -162,8 +162,8 @@ class SummarizationNode(_MessagesNode):
             :mod:`.background`); a request waits only if the trigger itself is reached first.
         background_at: the soft threshold, as a share of the trigger.
 
-    Raises:
-        SummarizationError: at run time when the model fails; the state is not updated.
+    A model call that fails, or would overflow the model's context window, is replaced by
+    the extractive summary for that run (one log line): a failing model never fails a turn.
     """
 
     def __init__(

@@ -61,7 +61,8 @@ __all__ = [
 
 
 class SummarizationError(RuntimeError):
-    """The summarisation model failed; the history and the running summary are unchanged."""
+    """Deprecated: no longer raised. A failing summary call now falls back to the extractive
+    summary (logged in one line), so a failing model never stops a turn."""
 
 
 class RunningSummary(BaseModel):
@@ -227,23 +228,6 @@ def apply_summary(plan: SummaryPlan, text: str | None, *, counter: MessageTokenC
         updates=(previous.updates if previous else 0) + 1,
     )
     return SummaryResult([*plan.head, message, *plan.kept], summary, list(plan.to_summarize))
-
-
-def _checked_text(response: Any) -> str:
-    text = response if isinstance(response, str) else message_text(response) if isinstance(response, BaseMessage) else None
-    if not isinstance(text, str) or not text.strip():
-        raise SummarizationError(
-            f"The summarisation model returned no text ({type(response).__name__}); history left unchanged. "
-            "Check the model, or pass model=None for the offline extractive summary."
-        )
-    return text
-
-
-def _failure(exc: Exception) -> SummarizationError:
-    return SummarizationError(
-        f"The summarisation model failed ({type(exc).__name__}: {exc}); history and summary left unchanged. "
-        "Fix the model's configuration or limits, or pass model=None for the offline extractive summary."
-    )
 
 
 def _profile_window(model: Any) -> int | None:
@@ -418,8 +402,8 @@ def summarize_history(
             exceeded; ``keep_tokens`` / ``keep_messages``: recent part kept verbatim;
             ``max_summary_tokens`` (256); ``token_counter`` / ``tokenizer_model``.
 
-    Raises:
-        SummarizationError: the model failed; nothing changed.
+    A model that fails (or whose context the request would overflow) is replaced by the
+    extractive summary for that call, logged in one line.
     """
     s = summarizer(model, prompt=prompt, **options)
     return s.run(s.plan(messages, running_summary))
@@ -428,20 +412,20 @@ def summarize_history(
 def run_plan(
     plan: SummaryPlan, *, model: Any, prompt: str, counter: MessageTokenCounter, max_summary_tokens: int
 ) -> SummaryResult:
-    """Carry out ``plan``: one model call (or the extractive summary) if it triggered."""
+    """Carry out ``plan``: one model call (or the extractive summary) if it triggered.
+
+    The call is sized to the model's context window and falls back to the extractive
+    summary when it fails (:mod:`~langmem_ext.short_term.summary_call`).
+    """
     if not plan.triggered:
         return apply_summary(plan, None, counter=counter, max_summary_tokens=max_summary_tokens)
     if model is None:
-        prev = plan.previous.text if plan.previous else ""
-        text = extractive_summary(prev, plan.to_summarize, max_tokens=max_summary_tokens, count_tokens=counter.text_tokens)
-        text = text or prev or format_transcript(plan.to_summarize) or "(the earlier messages had no text)"
-        return apply_summary(plan, text, counter=counter, max_summary_tokens=max_summary_tokens)
-    request = summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
-    try:
-        response = model.invoke(request)
-    except Exception as exc:
-        raise _failure(exc) from exc
-    return _applied(plan, response, counter=counter, max_summary_tokens=max_summary_tokens)
+        return apply_summary(plan, _extractive(plan, counter, max_summary_tokens), counter=counter,
+                             max_summary_tokens=max_summary_tokens)
+    from langmem_ext.short_term.summary_call import summary_text
+
+    text, calls = summary_text(plan, model=model, prompt=prompt, max_summary_tokens=max_summary_tokens, counter=counter)
+    return _applied(plan, text, calls, counter=counter, max_summary_tokens=max_summary_tokens)
 
 
 async def arun_plan(
@@ -450,17 +434,24 @@ async def arun_plan(
     """Async :func:`run_plan` (only the model call differs)."""
     if not plan.triggered or model is None:
         return run_plan(plan, model=None, prompt=prompt, counter=counter, max_summary_tokens=max_summary_tokens)
-    request = summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
-    try:
-        response = await model.ainvoke(request)
-    except Exception as exc:
-        raise _failure(exc) from exc
-    return _applied(plan, response, counter=counter, max_summary_tokens=max_summary_tokens)
+    from langmem_ext.short_term.summary_call import asummary_text
+
+    text, calls = await asummary_text(plan, model=model, prompt=prompt, max_summary_tokens=max_summary_tokens,
+                                      counter=counter)
+    return _applied(plan, text, calls, counter=counter, max_summary_tokens=max_summary_tokens)
 
 
-def _applied(plan: SummaryPlan, response: Any, *, counter: MessageTokenCounter, max_summary_tokens: int) -> SummaryResult:
-    result = apply_summary(plan, _checked_text(response), counter=counter, max_summary_tokens=max_summary_tokens)
-    result.llm_calls = 1
+def _extractive(plan: SummaryPlan, counter: MessageTokenCounter, max_summary_tokens: int) -> str:
+    prev = plan.previous.text if plan.previous else ""
+    text = extractive_summary(prev, plan.to_summarize, max_tokens=max_summary_tokens, count_tokens=counter.text_tokens)
+    return text or prev or format_transcript(plan.to_summarize) or "(the earlier messages had no text)"
+
+
+def _applied(plan: SummaryPlan, text: str, calls: int, *, counter: MessageTokenCounter,
+             max_summary_tokens: int) -> SummaryResult:
+    text = text.strip() or _extractive(plan, counter, max_summary_tokens)
+    result = apply_summary(plan, text, counter=counter, max_summary_tokens=max_summary_tokens)
+    result.llm_calls = calls
     return result
 
 

@@ -100,17 +100,16 @@ def test_summary_node_in_a_checkpointed_graph_updates_within_tool_loops():
     assert "t11" in {m.id for m in view} and len(app.get_state(cfg).values["messages"]) == 25
 
 
-def test_failed_summary_leaves_the_checkpoint_unchanged():
+def test_failed_summary_falls_back_and_the_turn_goes_on():
     graph = StateGraph(ShortTermState)
     graph.add_node("summarize", SummarizationNode(ScriptedChatModel(reply="fail"), max_tokens=200,
                                                   output_messages_key="messages"))
     graph.add_edge(START, "summarize")
     app = graph.compile(checkpointer=InMemorySaver())
     cfg = {"configurable": {"thread_id": "t"}}
-    with pytest.raises(SummarizationError, match="429"):
-        app.invoke({"messages": chat(10)}, cfg)
+    app.invoke({"messages": chat(10)}, cfg)
     values = app.get_state(cfg).values
-    assert values.get("running_summary") is None
+    assert values["running_summary"]["text"] and "429" not in values["running_summary"]["text"]
     assert all("429" not in str(m.content) for m in values.get("messages", []))
 
 

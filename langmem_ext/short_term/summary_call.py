@@ -1,0 +1,129 @@
+"""The summary's model call: sized to the context window, bounded, and never the end of a thread.
+
+:func:`summary_text` / :func:`asummary_text` return the new summary text for a
+:class:`~langmem_ext.short_term.summarize.SummaryPlan`:
+
+* The request is sized to the model's context window (:mod:`langmem_ext.llm.window`):
+  when the previous summary and the overflowing messages do not fit, the oldest messages
+  are first folded into the previous summary extractively, chunk by chunk, and the model
+  writes the summary from that and the newest messages that fit.
+* The call sends ``max_tokens`` = 1.5x the summary budget and goes through the one retry
+  policy (:mod:`langmem_ext.llm.call`).
+* When the call fails (server error, timeout, empty answer, the turn's budget spent) the
+  extractive summary answers instead, logged in one line: a failing or overflowing model
+  never makes every later turn of the thread fail.
+
+Example:
+    >>> from langchain_core.messages import AIMessage, HumanMessage
+    >>> from langmem_ext.short_term.counting import MessageTokenCounter
+    >>> msgs = [HumanMessage(f"My cat number {i} is called Tom{i}.", id=f"h{i}") for i in range(40)]
+    >>> text, calls = fold_extractively("", msgs, max_tokens=60, counter=MessageTokenCounter())
+    >>> calls, "Tom" in text
+    (0, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from langmem_ext.llm import ModelCallError, acall_text, call_text, record, summary_tokens, turn_key
+from langmem_ext.llm.endpoint import endpoint_of
+from langmem_ext.llm.window import context_window, input_budget
+from langmem_ext.short_term.counting import MessageTokenCounter
+from langmem_ext.short_term.extractive import extractive_summary
+
+__all__ = ["CHUNK_MESSAGES", "asummary_text", "fold_extractively", "summary_request", "summary_text"]
+
+CHUNK_MESSAGES = 40
+"""Messages the extractive summary reads at a time (its cost grows with the square of its input)."""
+
+
+def fold_extractively(previous: str, messages: Sequence[BaseMessage], *, max_tokens: int,
+                      counter: MessageTokenCounter) -> tuple[str, int]:
+    """``previous`` with ``messages`` folded in extractively, ``CHUNK_MESSAGES`` at a time; (text, 0 calls)."""
+    text = previous
+    for start in range(0, len(messages), CHUNK_MESSAGES):
+        chunk = messages[start:start + CHUNK_MESSAGES]
+        text = extractive_summary(text, chunk, max_tokens=max_tokens, count_tokens=counter.text_tokens) or text
+    return text, 0
+
+
+def summary_request(plan: Any, *, prompt: str, max_summary_tokens: int, counter: MessageTokenCounter,
+                    window: int) -> tuple[list[BaseMessage] | None, Any]:
+    """The request that fits ``window`` (None if none does) and the plan it summarises.
+
+    Messages that do not fit are folded extractively into the plan's previous summary first.
+    """
+    from langmem_ext.short_term.summarize import RunningSummary, summary_prompt
+
+    room = input_budget(window, max_tokens=summary_tokens(max_summary_tokens))
+    messages = list(plan.to_summarize)
+    previous = plan.previous.text if plan.previous else ""
+    cut = 0
+    while cut <= len(messages):
+        head = messages[:cut]
+        prev = fold_extractively(previous, head, max_tokens=max_summary_tokens, counter=counter)[0] if head else previous
+        trial = _replace(plan, messages[cut:], prev, RunningSummary)
+        request = summary_prompt(trial, prompt=prompt, max_summary_tokens=max_summary_tokens)
+        if counter(request) <= room:
+            return request, trial
+        step = max(1, (len(messages) - cut) // 4)
+        cut += step
+    return None, plan
+
+
+def _replace(plan: Any, messages: list[BaseMessage], previous_text: str, summary_cls: Any) -> Any:
+    from dataclasses import replace
+
+    previous = plan.previous.model_copy(update={"text": previous_text}) if plan.previous else (
+        summary_cls(text=previous_text) if previous_text else None)
+    return replace(plan, to_summarize=messages, previous=previous)
+
+
+def _fallback(plan: Any, *, model: Any, cause: str, max_summary_tokens: int, counter: MessageTokenCounter) -> str:
+    record("summary", "fallback", model=endpoint_of(model).model, cause=cause, fallback="the extractive summary",
+           count=len(plan.to_summarize))
+    previous = plan.previous.text if plan.previous else ""
+    return fold_extractively(previous, plan.to_summarize, max_tokens=max_summary_tokens, counter=counter)[0]
+
+
+def _prepared(plan: Any, model: Any, prompt: str, max_summary_tokens: int, counter: MessageTokenCounter):
+    request, _ = summary_request(plan, prompt=prompt, max_summary_tokens=max_summary_tokens, counter=counter,
+                                 window=context_window(model))
+    options = {"purpose": "summary", "max_tokens": summary_tokens(max_summary_tokens),
+               "turn": turn_key([*plan.to_summarize, *plan.kept])}
+    return request, options
+
+
+def summary_text(plan: Any, *, model: Any, prompt: str, max_summary_tokens: int,
+                 counter: MessageTokenCounter) -> tuple[str, int]:
+    """The new summary text for ``plan`` and the model requests it took (see module docstring)."""
+    request, options = _prepared(plan, model, prompt, max_summary_tokens, counter)
+    if request is None:
+        return _fallback(plan, model=model, cause="overflow: the summary request cannot fit the context window",
+                         max_summary_tokens=max_summary_tokens, counter=counter), 0
+    try:
+        result = call_text(model, request, **options)
+    except ModelCallError as exc:
+        return _fallback(plan, model=model, cause=f"{exc.failure.kind}: {exc.failure.cause}",
+                         max_summary_tokens=max_summary_tokens, counter=counter), exc.requests
+    return str(result.value), result.requests
+
+
+async def asummary_text(plan: Any, *, model: Any, prompt: str, max_summary_tokens: int,
+                        counter: MessageTokenCounter) -> tuple[str, int]:
+    """Async :func:`summary_text`."""
+    request, options = _prepared(plan, model, prompt, max_summary_tokens, counter)
+    if request is None:
+        return _fallback(plan, model=model, cause="overflow: the summary request cannot fit the context window",
+                         max_summary_tokens=max_summary_tokens, counter=counter), 0
+    try:
+        result = await acall_text(model, request, **options)
+    except ModelCallError as exc:
+        return _fallback(plan, model=model, cause=f"{exc.failure.kind}: {exc.failure.cause}",
+                         max_summary_tokens=max_summary_tokens, counter=counter), exc.requests
+    return str(result.value), result.requests
+
