@@ -182,3 +182,23 @@ def test_default_memory_model_is_the_configured_one_and_offline_is_announced_onc
         assert models.default_memory_model(env={}) is None
         assert models.default_memory_model(env={"LANGMEM_EXT_OFFLINE": "1", "OPENAI_API_KEY": "k"}) is None
     assert [r.getMessage() for r in caplog.records] == [OFFLINE_NOTICE]
+
+
+@pytest.mark.parametrize("name", ["openai:gpt-4o-mini", "OPENAI:gpt-4o-mini", "OpenAI: gpt-4o-mini", "gpt-4o-mini"])
+def test_openai_names_use_the_base_url_without_a_key(name) -> None:
+    model = load_chat_model(name, env={"OPENAI_BASE_URL": "http://127.0.0.1:7299/v1"})
+    assert type(model).__name__ == "ChatOpenAI" and model.model_name == "gpt-4o-mini"
+    assert str(model.openai_api_base).startswith("http://127.0.0.1:7299")
+    # bounded replies: max_tokens under both names (llama.cpp reads max_tokens), a timeout
+    assert model.max_tokens == 512 and model.extra_body == {"max_tokens": 512} and model.request_timeout == 60
+
+
+@pytest.mark.parametrize("name", ["openai:gpt-4o-mini", "gpt-4o-mini"])
+def test_no_endpoint_and_no_key_is_one_line_of_ours(monkeypatch, name) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ValueError) as info:
+        load_chat_model(name)
+    message = str(info.value)
+    assert "\n" not in message and "OPENAI_BASE_URL" in message and "OPENAI_API_KEY" in message
+    assert type(info.value) is ValueError  # not openai.OpenAIError

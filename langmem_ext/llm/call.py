@@ -175,6 +175,17 @@ def _raw(reply: Any) -> str:
     return _text(reply)
 
 
+def _cut_text(exc: BaseException) -> str:
+    """What a cut answer said before the limit (OpenAI's LengthFinishReasonError keeps it)."""
+    completion = getattr(exc, "completion", None)
+    try:
+        message = completion.choices[0].message  # type: ignore[union-attr]
+        calls = getattr(message, "tool_calls", None) or []
+        return str(calls[0].function.arguments if calls else message.content or "")
+    except (AttributeError, IndexError, TypeError):
+        return ""
+
+
 def _repair(messages: list[BaseMessage], error: OutputError, *, structured: bool) -> list[BaseMessage]:
     what = "ONE JSON object that matches the schema" if structured else "the answer"
     shorter = " Keep it shorter: the previous answer was cut at the length limit." if error.kind == "length" else ""
@@ -228,7 +239,10 @@ def _steps(ctx: _Context) -> Generator[_Request | _Sleep, Any, CallResult]:
                     raise _fail(ctx, Failure("transient", "the turn's memory time budget is spent"))
             reply = yield _Request(messages, options, method, spec.max_tokens, timeout)
             ctx.requests += 1
-            if isinstance(reply, BaseException):
+            if isinstance(reply, BaseException) and classify(reply, method=method).kind in ("length", "empty"):
+                failure = classify(reply, method=method)
+                reply = OutputError(failure.kind, failure.cause, raw=_cut_text(reply))
+            if isinstance(reply, BaseException) and not isinstance(reply, OutputError):
                 ctx.budget.failed()
                 failure = classify(reply, method=method)
                 last = failure
@@ -246,6 +260,8 @@ def _steps(ctx: _Context) -> Generator[_Request | _Sleep, Any, CallResult]:
                     state.mark_down(policy.cooldown, failure.cause)
                 raise _fail(ctx, failure)
             try:
+                if isinstance(reply, OutputError):  # the client itself refused the answer (cut at max_tokens)
+                    raise reply
                 value = _read(ctx, method, reply)
             except OutputError as exc:
                 ctx.budget.failed()
