@@ -37,6 +37,7 @@ from langmem_ext.long_term import (
     load_rules,
     render_rules,
 )
+from langmem_ext.llm.reply import areply, reply, sized_budget
 from langmem_ext.short_term import ShortTermState, TrimNode
 
 from langmem_ext.graphs.common import models
@@ -76,17 +77,17 @@ def build_graph(
 
     def agent(state: ShortTermState, config: RunnableConfig) -> dict[str, Any]:
         rules = render_rules(load_rules(get_store(), config))
-        return {"messages": [bound.invoke(context(state, rules), config)]}
+        return {"messages": [reply(bound, context(state, rules))]}
 
     async def aagent(state: ShortTermState, config: RunnableConfig) -> dict[str, Any]:
         rules = render_rules(await aload_rules(get_store(), config))
-        return {"messages": [await bound.ainvoke(context(state, rules), config)]}
+        return {"messages": [await areply(bound, context(state, rules))]}
 
     def after_agent(state: ShortTermState) -> str:
         return "tools" if tools_condition(state) == "tools" else "reflect"
 
     builder = StateGraph(ShortTermState)
-    builder.add_node("trim", TrimNode(max_tokens=context_budget))
+    builder.add_node("trim", TrimNode(max_tokens=sized_budget(chat, context_budget)))
     builder.add_node("agent", RunnableLambda(agent, afunc=aagent, name="agent"))
     builder.add_node("tools", ToolNode(tools))
     builder.add_node("reflect", ReflectionNode(model=memory, kinds=("procedural",), background=True, delay=reflection_delay))

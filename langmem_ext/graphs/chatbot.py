@@ -10,7 +10,9 @@
   system block.
 * ``trim`` (TrimNode): a last guard so the model input never exceeds ``context_budget``.
 * ``respond``: the chat model answers from that context (the offline responder when no
-  model is configured); the tokens it saw are recorded in ``context_tokens``.
+  model is configured) through :func:`langmem_ext.llm.reply.reply`: bounded, sized to the
+  model's window, and answered offline if the model fails; the tokens it saw are
+  recorded in ``context_tokens``.
 * ``reflect`` (ReflectionNode, in the background): new facts, episodes and rules go to
   the store for the next thread.
 
@@ -30,6 +32,7 @@ from typing import Any
 from langchain_core.messages import AnyMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
+from langmem_ext.llm.reply import areply, reply, sized_budget
 from langmem_ext.long_term import MEMORY_BLOCK_ID, RecallNode, ReflectionNode
 from langmem_ext.short_term import (
     ImportanceFilterNode,
@@ -92,6 +95,7 @@ def build_graph(
     chat = model if model is not None else configured.chat
     memory = memory_model if memory_model is not None else (configured.memory if model is None else None)
     counter = MessageTokenCounter(model="gpt-4o-mini")
+    context_budget = sized_budget(chat, context_budget)
     reflect = ReflectionNode(model=memory, background=True, delay=reflection_delay)
 
     def context_of(state: ChatbotState) -> list[AnyMessage]:
@@ -99,11 +103,11 @@ def build_graph(
 
     def respond(state: ChatbotState) -> dict[str, Any]:
         context = context_of(state)
-        return {"messages": [chat.invoke(context)], "context_tokens": counter(context)}
+        return {"messages": [reply(chat, context)], "context_tokens": counter(context)}
 
     async def arespond(state: ChatbotState) -> dict[str, Any]:
         context = context_of(state)
-        return {"messages": [await chat.ainvoke(context)], "context_tokens": counter(context)}
+        return {"messages": [await areply(chat, context)], "context_tokens": counter(context)}
 
     from langchain_core.runnables import RunnableLambda
 

@@ -78,6 +78,7 @@ class CallSpec:
         background: Sent from background work: waits until no foreground request is in flight.
         turn: The turn key whose budget the call spends (:func:`.turns.turn_key`).
         accept_cut: A text answer cut at ``max_tokens`` is still used (replies, summaries).
+        want_message: ``value`` is the model's message itself (a reply: text or tool calls).
     """
 
     purpose: str
@@ -91,6 +92,7 @@ class CallSpec:
     background: bool = False
     turn: str | None = None
     accept_cut: bool = True
+    want_message: bool = False
 
 
 @dataclass
@@ -140,12 +142,16 @@ def _read(ctx: _Context, method: Method | None, reply: Any) -> Any:
     """The caller's value from one answer, or an :class:`OutputError`."""
     spec = ctx.spec
     if method is None:
+        if spec.want_message and getattr(reply, "tool_calls", None):
+            return reply
         text = _text(reply).strip()
         finish = (getattr(reply, "response_metadata", None) or {}).get("finish_reason")
         if not text:
             raise OutputError("length" if finish == "length" else "empty", "the model returned no text")
         if finish == "length" and not spec.accept_cut:
             raise OutputError("length", "the answer was cut at max_tokens", raw=text)
+        if spec.want_message:
+            return reply
         return spec.validate(text) if spec.validate else text
     if method == "provider" and isinstance(reply, dict) and "raw" in reply:
         parsed = reply.get("parsed")
@@ -309,8 +315,13 @@ def _without_client_retries(model: Any) -> Any:
 def _runnable(model: Any, ctx: _Context, request: _Request) -> Any:
     """``model`` bound to send ``request`` (max_tokens, timeout, structured options)."""
     if ctx.endpoint.is_openai_compatible:
+        bound: dict[str, Any] = {}  # e.g. the tools of model.bind_tools(...)
+        while hasattr(model, "bound") and isinstance(getattr(model, "kwargs", None), dict):
+            bound = {**model.kwargs, **bound}
+            model = model.bound
         base = _without_client_retries(model)
-        kwargs: dict[str, Any] = {**request.options, "max_tokens": request.max_tokens, "timeout": request.timeout}
+        kwargs: dict[str, Any] = {**bound, **request.options, "max_tokens": request.max_tokens,
+                                  "timeout": request.timeout}
         if not ctx.endpoint.is_openai:  # ChatOpenAI sends max_completion_tokens; many servers read max_tokens
             kwargs["extra_body"] = {**(getattr(base, "extra_body", None) or {}), "max_tokens": request.max_tokens}
         return base.bind(**kwargs)

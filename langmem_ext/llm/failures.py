@@ -76,6 +76,10 @@ _REJECTED = re.compile(
     r"(not supported|unsupported).*\btools?\b|grammar|structured output",
     re.I,
 )
+_TRANSIENT_WORDS = re.compile(
+    r"rate.?limit|too many requests|timed? ?out|temporarily|overloaded|unavailable|try again|\b(429|500|502|503|504)\b",
+    re.I,
+)
 _LIMIT = re.compile(r"(?:maximum context length is|n_ctx[\"'= :]*|context size[^0-9]{0,20}|context window of)\s*(\d{3,7})", re.I)
 
 
@@ -138,6 +142,8 @@ def classify(exc: BaseException, *, method: str | None = None) -> Failure:
         return Failure("client", cause, status)
     if name in ("ValidationError", "OutputParserException", "JSONDecodeError"):
         return Failure("invalid", cause, status)
+    if _TRANSIENT_WORDS.search(message):  # a provider's error without a status: its words
+        return Failure("transient", cause, status)
     if "api_key" in message.lower() or "apikey" in message.lower():
         return Failure("client", cause, status)
     return Failure("transient" if isinstance(exc, OSError) else "client", cause, status)

@@ -2,7 +2,8 @@
 
 Three ways to ask an OpenAI-compatible server for JSON, tried in this order per endpoint:
 
-1. ``json_schema``: ``response_format={"type": "json_schema", ...}``, strict on OpenAI;
+1. ``json_schema``: ``response_format={"type": "json_schema", ...}``, ``strict`` on OpenAI
+   (elsewhere the server's grammar enforces the schema, ``maxLength`` included);
 2. ``function_calling``: one tool whose parameters are the schema, and ``tool_choice``
    forcing it (by name on OpenAI, ``"required"`` elsewhere: llama.cpp takes no name);
 3. ``json_mode``: ``response_format={"type": "json_object"}`` and the schema in the prompt.
@@ -152,8 +153,10 @@ def request_options(method: Method, *, name: str, description: str, schema: Mapp
     """The keyword arguments that ask for ``schema`` with ``method`` (bound to a ChatOpenAI)."""
     body = for_endpoint(schema, is_openai=is_openai)
     if method == "json_schema":
-        return {"response_format": {"type": "json_schema", "json_schema": {
-            "name": name, "description": description, "schema": body, "strict": True}}}
+        spec: dict[str, Any] = {"name": name, "description": description, "schema": body}
+        if is_openai:  # strict decoding; other servers enforce the schema with their grammar (maxLength too)
+            spec["strict"] = True
+        return {"response_format": {"type": "json_schema", "json_schema": spec}}
     if method == "function_calling":
         function: dict[str, Any] = {"name": name, "description": description, "parameters": body}
         if is_openai:

@@ -62,6 +62,7 @@ class Reply:
     delay: float = 0.0
     finish_reason: str = "stop"
     cut: bool = False
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @classmethod
     def text(cls, text: str, *, delay: float = 0.0) -> Reply:
@@ -72,6 +73,11 @@ class Reply:
     def structured(cls, value: Any, *, delay: float = 0.0) -> Reply:
         """A JSON answer, in the content or as the tool call, whichever the request asked for."""
         return cls(json=value, delay=delay)
+
+    @classmethod
+    def tool_call(cls, name: str, arguments: dict[str, Any]) -> Reply:
+        """An assistant message calling tool ``name`` (for a request with tools and ``tool_choice`` auto)."""
+        return cls(tool_calls=[(name, arguments)])
 
     @classmethod
     def raw(cls, text: str) -> Reply:
@@ -451,7 +457,12 @@ class FakeOpenAIServer:
             text = reply.content if reply.content is not None else ""
         if reply.cut:
             text = text[: max(1, len(text) // 2)]
-        if request.method == "function_calling":
+        if reply.tool_calls:
+            message["tool_calls"] = [{"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
+                                      "function": {"name": name, "arguments": json.dumps(args)}}
+                                     for name, args in reply.tool_calls]
+            finish = "tool_calls"
+        elif request.method == "function_calling":
             arguments = reply.tool_arguments if reply.tool_arguments is not None and reply.json is None else text
             if reply.cut:
                 arguments = text

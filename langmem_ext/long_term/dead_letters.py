@@ -16,8 +16,12 @@ logging the loss:
 Bounded: at most ``MAX_MESSAGES`` messages (the newest) and ``MAX_VALUE_BYTES`` of
 messages per entry, ``MAX_ERROR_CHARS`` of error text, and ``MAX_PER_NAMESPACE``
 entries per user (the oldest is dropped, with a WARNING). :func:`retry_dead_letters`
-reflects on an entry's messages again (the cursor skips any that were reflected on
-meanwhile) and deletes the entry on success; a failure updates it.
+reflects on an entry's messages again with the model (``reflect(..., retry=True)``: messages
+only the offline extractor handled count as new; any the model saw meanwhile are skipped)
+and deletes the entry on success; a failure updates it.
+
+A foreground or background reflection whose model call failed writes what the offline
+extractor found and leaves such an entry too, so the model gets those messages later.
 
 Example:
     >>> from langchain_core.messages import HumanMessage
@@ -244,7 +248,7 @@ def retry_dead_letters(store: BaseStore, node: Any, *, config: RunnableConfig | 
     namespaces = _namespaces(node, config, None if config is not None else store.batch([_list_op(node)])[0])
     for ns, letter in _letters(store.batch(_search_ops(namespaces))) if namespaces else []:
         try:
-            node.reflect(letter.to_messages(), config=letter.config(), store=store)
+            node.reflect(letter.to_messages(), config=letter.config(), store=store, retry=True)
         except Exception as exc:
             store.batch([PutOp(ns, letter.thread_id, _retried(letter, exc).model_dump(mode="json"), index=False)])
             failed += 1
@@ -261,7 +265,7 @@ async def aretry_dead_letters(store: BaseStore, node: Any, *, config: RunnableCo
     namespaces = _namespaces(node, config, listed)
     for ns, letter in _letters(await store.abatch(_search_ops(namespaces))) if namespaces else []:
         try:
-            await node.areflect(letter.to_messages(), config=letter.config(), store=store)
+            await node.areflect(letter.to_messages(), config=letter.config(), store=store, retry=True)
         except Exception as exc:
             await store.abatch([PutOp(ns, letter.thread_id, _retried(letter, exc).model_dump(mode="json"), index=False)])
             failed += 1

@@ -37,40 +37,42 @@ def failing(times: int) -> ScriptedChatModel:
 RYE = ops({"action": "insert", "kind": "semantic", "memory": {"content": "User likes rye bread"}})
 
 
-def test_a_reflection_that_fails_every_retry_is_kept_then_retried(store):
+def test_a_failing_model_writes_offline_keeps_a_dead_letter_and_is_retried_later(store):
     model = failing(2)
-    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=0, max_retries=1, backoff=0)
+    executor = ReflectionExecutor(ReflectionNode(model), delay=0, max_retries=1, backoff=0)
     executor.submit(MSGS, config=CONFIG, store=store)
     executor.flush(timeout=30)
-    assert len(model.calls) == 2 and contents(store) == []
+    # one call and its one retry (the one policy; the executor adds none), then the offline extractor
+    assert len(model.calls) == 2 and contents(store) == ["User likes rye bread"]
     # persisted in the store, not only in this executor: a fresh one (another process) sees it
-    other = ReflectionExecutor(ReflectionNode(model, retries=0))
+    other = ReflectionExecutor(ReflectionNode(model))
     [letter] = other.dead_letters(store)
-    assert (letter.thread_id, letter.attempts, letter.configurable) == ("t1", 2, {"user_id": "u1", "thread_id": "t1"})
-    assert letter.error == "RuntimeError: 429 rate limited (1)"
+    assert (letter.thread_id, letter.attempts, letter.configurable) == ("t1", 1, {"user_id": "u1", "thread_id": "t1"})
+    assert "RuntimeError: 429 rate limited (1)" in letter.error
     assert [m.id for m in letter.to_messages()] == ["1", "2"] and store.get(DEAD, "t1") is not None
     # still failing: kept, with the new error
-    model.responses.append(RuntimeError("503 overloaded"))
+    model.responses += [RuntimeError("503 overloaded"), RuntimeError("503 overloaded")]
     assert other.retry_dead_letters(store) == (0, 1)
     [letter] = other.dead_letters(store, config=CONFIG)
-    assert letter.attempts == 3 and "503" in letter.error
-    # the model recovers: the memory is written and the entry is gone
+    assert letter.attempts == 2 and "503" in letter.error
+    # the model recovers: it sees the messages, adds no duplicate, and the entry is gone
     model.responses.append(RYE)
     assert other.retry_dead_letters(store) == (1, 0)
+    assert "I like rye bread" in model.calls[-1][-1].content
     assert contents(store) == ["User likes rye bread"] and other.dead_letters(store) == []
     executor.shutdown()
 
 
 async def test_async_dead_letter_and_retry(store):
     model = failing(2)
-    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=0, max_retries=1, backoff=0)
+    executor = ReflectionExecutor(ReflectionNode(model), delay=0, max_retries=1, backoff=0)
     executor.asubmit(MSGS, config=CONFIG, store=store)
     await executor.aflush()
     [letter] = await executor.adead_letters(store, config=CONFIG)
     assert "429" in letter.error and len(letter.messages) == 2
-    model.responses.append(RYE)
+    model.responses.append(ops({"action": "insert", "kind": "semantic", "memory": {"content": "User likes rye"}}))
     assert await executor.aretry_dead_letters(store) == (1, 0)
-    assert contents(store) == ["User likes rye bread"] and await executor.adead_letters(store) == []
+    assert contents(store) == ["User likes rye", "User likes rye bread"] and await executor.adead_letters(store) == []
 
 
 def test_dead_letters_of_every_user_are_listed_and_a_thread_has_one_entry(store):

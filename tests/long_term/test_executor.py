@@ -47,22 +47,35 @@ def test_timer_fires_without_flush(store):
     executor.shutdown()
 
 
-def test_background_failure_is_retried(store):
+def test_a_model_failure_in_the_background_falls_back_without_executor_retries(store):
+    from langmem_ext.long_term.dead_letters import list_dead_letters
+
     model = ScriptedChatModel(responses=[RuntimeError("boom"), ops(
         {"action": "insert", "kind": "semantic", "memory": {"content": "User likes rye bread"}})])
-    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=60, backoff=0)
+    node = ReflectionNode(model)
+    executor = ReflectionExecutor(node, delay=60, backoff=0)
     executor.submit([HumanMessage("I like rye bread", id="1")], config=CONFIG, store=store)
     executor.flush()
-    assert contents(store) == ["User likes rye bread"] and len(model.calls) == 2
+    assert contents(store) == ["User likes rye bread"] and len(model.calls) == 1  # offline; a 4xx-like error: no retry
+    assert [d.thread_id for d in list_dead_letters(store, node, config=CONFIG)] == ["t1"]
     executor.shutdown()
 
 
-def test_gives_up_after_max_retries(store):
-    model = ScriptedChatModel(responses=[RuntimeError("a"), RuntimeError("b")])
-    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=60, max_retries=1, backoff=0)
-    executor.submit([HumanMessage("x y z", id="1")], config=CONFIG, store=store)
+def test_gives_up_after_max_retries():
+    from langgraph.store.memory import InMemoryStore
+
+    class DownStore(InMemoryStore):  # the store fails, not the model: the executor's retries are for that
+        attempts = 0
+
+        def batch(self, ops):
+            DownStore.attempts += 1
+            raise ConnectionError("store down")
+
+    model = ScriptedChatModel(responses=[])
+    executor = ReflectionExecutor(ReflectionNode(model), delay=60, max_retries=1, backoff=0, dead_letters=False)
+    executor.submit([HumanMessage("x y z", id="1")], config=CONFIG, store=DownStore())
     executor.flush()
-    assert len(model.calls) == 2 and contents(store) == []
+    assert DownStore.attempts == 2 and model.calls == []
     executor.shutdown()
 
 

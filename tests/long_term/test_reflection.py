@@ -4,6 +4,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
+from langmem_ext.limits import Limits
 from langmem_ext.long_term import SemanticMemory, from_value, put_memories
 from langmem_ext.long_term.namespaces import NamespaceTemplateError
 from langmem_ext.long_term.reflection import ReflectionNode
@@ -55,7 +56,8 @@ def test_update_and_delete_by_id(store):
     assert m.id == tea.id and m.content == "User likes green tea" and m.version == 2
     assert m.history[-1].old == "User likes tea"
     stored = model.calls[0][-1].content
-    assert tea.id in stored and car.id in stored  # both were looked up and shown
+    assert '[semantic] "User likes tea"' in stored and '[semantic] "User owns a red car"' in stored  # both shown
+    assert tea.id not in stored  # the model sees short aliases (m1, m2), our code maps them back
 
 
 def test_paris_to_lisbon(store):
@@ -78,7 +80,7 @@ def test_several_queries_find_memories_related_to_earlier_messages(store):
     msgs = [HumanMessage("My dog Bruno the beagle chewed my shoes.", id="1"), AIMessage("Oh no.", id="2"),
             HumanMessage("Anyway, tell me about museums.", id="3")]
     ReflectionNode(model, store=store, per_query=2).reflect(msgs, config=CONFIG)
-    assert dog.id in model.calls[0][-1].content
+    assert "User's dog Bruno is a beagle" in model.calls[0][-1].content
     assert len(build_queries(msgs)) >= 2
 
 
@@ -111,18 +113,23 @@ def test_tool_output_never_becomes_a_rule(store):
 def test_retry_then_success(store):
     model = ScriptedChatModel(responses=[RuntimeError("rate limited"), ops(
         {"action": "insert", "kind": "semantic", "memory": {"content": "User plays chess"}})])
-    ReflectionNode(model, store=store, retries=1).reflect([HumanMessage("I play chess", id="1")], config=CONFIG)
+    ReflectionNode(model, store=store).reflect([HumanMessage("I play chess", id="1")], config=CONFIG)
     assert [m.content for m in _all(store, SEM)] == ["User plays chess"] and len(model.calls) == 2
 
 
-def test_failure_keeps_messages_for_next_time(store):
+def test_failure_keeps_facts_offline_and_the_messages_for_the_model(store):
+    from langmem_ext.long_term.dead_letters import list_dead_letters, retry_dead_letters
+
     model = ScriptedChatModel(responses=[RuntimeError("down"), ops(
-        {"action": "insert", "kind": "semantic", "memory": {"content": "User plays chess"}})])
-    node = ReflectionNode(model, store=store, retries=0)
-    with pytest.raises(RuntimeError):
-        node.reflect([HumanMessage("I play chess", id="1")], config=CONFIG)
-    node.reflect([HumanMessage("I play chess", id="1"), HumanMessage("hi", id="2")], config=CONFIG)
-    assert "I play chess" in model.calls[1][-1].content  # not lost by the failure
+        {"action": "insert", "kind": "semantic", "memory": {"content": "User lives in Lisbon"}})])
+    node = ReflectionNode(model, store=store)
+    result = node.reflect([HumanMessage("I play chess. I live in Lisbon.", id="1")], config=CONFIG)
+    assert result.fallback.startswith("client: RuntimeError: down") and len(model.calls) == 1  # not retried as is
+    assert [m.content for m in _all(store, SEM)] == ["User lives in Lisbon"]  # the offline extractor
+    assert [d.thread_id for d in list_dead_letters(store, node, config=CONFIG)] == ["t1"]
+    assert retry_dead_letters(store, node, config=CONFIG) == (1, 0)
+    assert "I play chess" in model.calls[1][-1].content  # the model got the messages after all
+    assert [m.content for m in _all(store, SEM)] == ["User lives in Lisbon"]  # and added no duplicate
 
 
 def test_namespace_template_error_names_key(store):
@@ -206,7 +213,7 @@ def test_custom_kind_is_reflected(store):
         relation: str = Field(default="", description="How the user knows them.")
 
     model = ScriptedChatModel(responses=[ops(
-        {"action": "insert", "kind": "contact_reflect", "memory": {"name": "Ana", "relation": "sister"}})])
+        {"action": "insert", "kind": "contact_reflect", "memory": {"name": "Ana", "relation": "sister", "id": "x1"}})])
     node = ReflectionNode(model, store=store, kinds=["semantic", "contact_reflect"])
     node.reflect([HumanMessage("My sister Ana visits tomorrow", id="1")], config=CONFIG)
     [item] = store.search(("memories", "u1", "contact_reflect"))
@@ -227,13 +234,14 @@ def test_near_duplicate_inserts_are_suppressed(store):
 
 def test_an_oversized_model_insert_is_dropped_and_the_rest_applied(store, caplog):
     model = ScriptedChatModel(responses=[ops(
-        {"action": "insert", "kind": "semantic", "memory": {"content": "word " * 1000}},  # 5,000 bytes
+        {"action": "insert", "kind": "semantic", "memory": {"content": "word " * 1000}},  # cut at 300 characters
         {"action": "insert", "kind": "semantic", "memory": {"content": "User has a cat named Tom"}},
     )])
     with caplog.at_level("WARNING"):
-        applied = ReflectionNode(model, store=store).reflect([HumanMessage("I have a cat named Tom", id="1")], config=CONFIG)
+        applied = ReflectionNode(model, store=store, limits=Limits(memory_bytes=200)).reflect(
+            [HumanMessage("I have a cat named Tom. Word word word.", id="1")], config=CONFIG)
     assert [m.content for m in _all(store, SEM)] == ["User has a cat named Tom"] and len(applied.applied.inserted) == 1
-    assert "memory_bytes=4,096" in caplog.text
+    assert "memory_bytes=200" in caplog.text
 
 
 EPI = ("memories", "u1", "episodic")
@@ -245,23 +253,25 @@ def test_model_facts_are_copied_onto_the_episode_of_the_same_messages(store):
         {"action": "insert", "kind": "semantic", "memory": {"content": "User works night shifts", "source_ids": ["3"]}},
         {"action": "insert", "kind": "episodic", "memory": {"situation": "User adopted a dog", "source_ids": ["1", "2"],
                                                             "facts": ["User adopted a beagle named Bruno."]}},
-        {"action": "insert", "kind": "episodic", "memory": {"situation": "User talked about work"}},  # no sources: whole span
+        {"action": "insert", "kind": "episodic", "memory": {"situation": "User talked about night shifts"}},
     )])
     msgs = [HumanMessage("We adopted a beagle, Bruno!", id="1"), AIMessage("Congrats!", id="2"),
             HumanMessage("Sadly I work night shifts.", id="3")]
     result = ReflectionNode(model, store=store).reflect(msgs, config=CONFIG)
     episodes = {m.situation: m for m in _all(store, EPI)}
-    dog, work = episodes["User adopted a dog"], episodes["User talked about work"]
-    assert dog.facts == ["User adopted a beagle named Bruno."]  # de-duplicated against its own, night shifts not its span
-    assert work.facts == ["User adopted a beagle named Bruno", "User works night shifts"]
-    assert "Facts: User adopted a beagle named Bruno User works night shifts" in work.content
+    dog, work = episodes["User adopted a dog"], episodes["User talked about night shifts"]
+    # sources come from grounding in the user's words (the model's source_ids and facts are not taken)
+    assert dog.source_ids == ["1"] and work.source_ids == ["3"]
+    assert dog.facts == ["User adopted a beagle named Bruno"]  # night shifts are not its span
+    assert work.facts == ["User works night shifts"]
+    assert "Facts: User works night shifts" in work.content
     assert result.applied.memories[work.id].facts == work.facts  # the same write, nothing added later
     off = ScriptedChatModel(responses=[ops(
         {"action": "insert", "kind": "semantic", "memory": {"content": "User likes rain"}},
-        {"action": "insert", "kind": "episodic", "memory": {"situation": "User chatted about the weather"}},
+        {"action": "insert", "kind": "episodic", "memory": {"situation": "User said they like rain"}},
     )])
     ReflectionNode(off, store=store, max_episode_facts=0).reflect([HumanMessage("I like rain", id="9")], config=CONFIG)
-    assert {m.situation: m.facts for m in _all(store, EPI)}["User chatted about the weather"] == []  # 0: copying off
+    assert {m.situation: m.facts for m in _all(store, EPI)}["User said they like rain"] == []  # 0: copying off
 
 
 async def test_offline_facts_are_copied_onto_their_episode_and_bounded(store):
