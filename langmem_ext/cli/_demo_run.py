@@ -233,5 +233,10 @@ def _report(stats: DemoStats) -> None:
     )
     out.print(f"cross-thread recall: {stats.probes_passed}/{stats.probes}")
     out.print(f"time: {stats.seconds:.1f} s")
+    from langmem_ext.llm import fallback_line, snapshot
+
+    calls = snapshot()
+    if calls.requests:  # a model is configured: say what its calls did, fallbacks included
+        out.print(fallback_line(calls), markup=False)
     if stats.failures:
         out.print(f"[red]not recalled:[/] {'; '.join(stats.failures)}")

@@ -424,7 +424,8 @@ def run_plan(
                              max_summary_tokens=max_summary_tokens)
     from langmem_ext.short_term.summary_call import summary_text
 
-    text, calls = summary_text(plan, model=model, prompt=prompt, max_summary_tokens=max_summary_tokens, counter=counter)
+    text, calls = summary_text(plan, model=model, render=_renderer(prompt, max_summary_tokens),
+                               max_summary_tokens=max_summary_tokens, counter=counter)
     return _applied(plan, text, calls, counter=counter, max_summary_tokens=max_summary_tokens)
 
 
@@ -436,9 +437,13 @@ async def arun_plan(
         return run_plan(plan, model=None, prompt=prompt, counter=counter, max_summary_tokens=max_summary_tokens)
     from langmem_ext.short_term.summary_call import asummary_text
 
-    text, calls = await asummary_text(plan, model=model, prompt=prompt, max_summary_tokens=max_summary_tokens,
-                                      counter=counter)
+    text, calls = await asummary_text(plan, model=model, render=_renderer(prompt, max_summary_tokens),
+                                      max_summary_tokens=max_summary_tokens, counter=counter)
     return _applied(plan, text, calls, counter=counter, max_summary_tokens=max_summary_tokens)
+
+
+def _renderer(prompt: str, max_summary_tokens: int) -> Any:
+    return lambda plan: summary_prompt(plan, prompt=prompt, max_summary_tokens=max_summary_tokens)
 
 
 def _extractive(plan: SummaryPlan, counter: MessageTokenCounter, max_summary_tokens: int) -> str:

@@ -24,7 +24,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -36,6 +38,8 @@ from langmem_ext.short_term.counting import MessageTokenCounter
 from langmem_ext.short_term.extractive import extractive_summary
 
 __all__ = ["CHUNK_MESSAGES", "asummary_text", "fold_extractively", "summary_request", "summary_text"]
+
+Render = Callable[[Any], list[BaseMessage]]
 
 CHUNK_MESSAGES = 40
 """Messages the extractive summary reads at a time (its cost grows with the square of its input)."""
@@ -51,14 +55,13 @@ def fold_extractively(previous: str, messages: Sequence[BaseMessage], *, max_tok
     return text, 0
 
 
-def summary_request(plan: Any, *, prompt: str, max_summary_tokens: int, counter: MessageTokenCounter,
+def summary_request(plan: Any, *, render: Render, max_summary_tokens: int, counter: MessageTokenCounter,
                     window: int) -> tuple[list[BaseMessage] | None, Any]:
     """The request that fits ``window`` (None if none does) and the plan it summarises.
 
     Messages that do not fit are folded extractively into the plan's previous summary first.
+    ``render(plan)`` writes the request of a plan (``summarize.summary_prompt`` with the prompt).
     """
-    from langmem_ext.short_term.summarize import RunningSummary, summary_prompt
-
     room = input_budget(window, max_tokens=summary_tokens(max_summary_tokens))
     messages = list(plan.to_summarize)
     previous = plan.previous.text if plan.previous else ""
@@ -66,21 +69,13 @@ def summary_request(plan: Any, *, prompt: str, max_summary_tokens: int, counter:
     while cut <= len(messages):
         head = messages[:cut]
         prev = fold_extractively(previous, head, max_tokens=max_summary_tokens, counter=counter)[0] if head else previous
-        trial = _replace(plan, messages[cut:], prev, RunningSummary)
-        request = summary_prompt(trial, prompt=prompt, max_summary_tokens=max_summary_tokens)
+        trial = replace(plan, to_summarize=messages[cut:], previous=SimpleNamespace(text=prev) if prev else None)
+        request = render(trial)
         if counter(request) <= room:
             return request, trial
         step = max(1, (len(messages) - cut) // 4)
         cut += step
     return None, plan
-
-
-def _replace(plan: Any, messages: list[BaseMessage], previous_text: str, summary_cls: Any) -> Any:
-    from dataclasses import replace
-
-    previous = plan.previous.model_copy(update={"text": previous_text}) if plan.previous else (
-        summary_cls(text=previous_text) if previous_text else None)
-    return replace(plan, to_summarize=messages, previous=previous)
 
 
 def _fallback(plan: Any, *, model: Any, cause: str, max_summary_tokens: int, counter: MessageTokenCounter) -> str:
@@ -90,18 +85,18 @@ def _fallback(plan: Any, *, model: Any, cause: str, max_summary_tokens: int, cou
     return fold_extractively(previous, plan.to_summarize, max_tokens=max_summary_tokens, counter=counter)[0]
 
 
-def _prepared(plan: Any, model: Any, prompt: str, max_summary_tokens: int, counter: MessageTokenCounter):
-    request, _ = summary_request(plan, prompt=prompt, max_summary_tokens=max_summary_tokens, counter=counter,
+def _prepared(plan: Any, model: Any, render: Render, max_summary_tokens: int, counter: MessageTokenCounter):
+    request, _ = summary_request(plan, render=render, max_summary_tokens=max_summary_tokens, counter=counter,
                                  window=context_window(model))
     options = {"purpose": "summary", "max_tokens": summary_tokens(max_summary_tokens),
                "turn": turn_key([*plan.to_summarize, *plan.kept])}
     return request, options
 
 
-def summary_text(plan: Any, *, model: Any, prompt: str, max_summary_tokens: int,
+def summary_text(plan: Any, *, model: Any, render: Render, max_summary_tokens: int,
                  counter: MessageTokenCounter) -> tuple[str, int]:
     """The new summary text for ``plan`` and the model requests it took (see module docstring)."""
-    request, options = _prepared(plan, model, prompt, max_summary_tokens, counter)
+    request, options = _prepared(plan, model, render, max_summary_tokens, counter)
     if request is None:
         return _fallback(plan, model=model, cause="overflow: the summary request cannot fit the context window",
                          max_summary_tokens=max_summary_tokens, counter=counter), 0
@@ -113,10 +108,10 @@ def summary_text(plan: Any, *, model: Any, prompt: str, max_summary_tokens: int,
     return str(result.value), result.requests
 
 
-async def asummary_text(plan: Any, *, model: Any, prompt: str, max_summary_tokens: int,
+async def asummary_text(plan: Any, *, model: Any, render: Render, max_summary_tokens: int,
                         counter: MessageTokenCounter) -> tuple[str, int]:
     """Async :func:`summary_text`."""
-    request, options = _prepared(plan, model, prompt, max_summary_tokens, counter)
+    request, options = _prepared(plan, model, render, max_summary_tokens, counter)
     if request is None:
         return _fallback(plan, model=model, cause="overflow: the summary request cannot fit the context window",
                          max_summary_tokens=max_summary_tokens, counter=counter), 0
