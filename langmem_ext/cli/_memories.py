@@ -1,7 +1,9 @@
-"""``langmem-ext memories list | search | show | delete | forget-user | export | import``.
+"""``langmem-ext memories ...``: administer memories through the service layer.
 
-Memories live in the store under namespaces such as ``("memories", USER, KIND)``;
-``--user`` narrows every command to one user's namespace prefix.
+Every command names a user (``--user``) and, where it acts on one memory, its id (the
+full id ``list`` and ``search`` print). Namespaces, queries and validation belong to
+:mod:`langmem_ext.service`; this module only parses arguments and prints results.
+Results go to stdout, notes and errors to stderr.
 """
 
 from __future__ import annotations
@@ -9,57 +11,89 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from langmem_ext.cli._common import CliError, check_redis, console, is_ephemeral, redis_for
+from langmem_ext.cli._common import CliError, console, note, open_service, stderr
 
 ROOT = "memories"
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (so ``--limit -1`` is a one-line usage error).
+
+    Example:
+        >>> positive_int("5")
+        5
+        >>> positive_int("-1")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be a whole number >= 1, got '-1'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("memories", help="List, search, show, delete, export or import memories.")
+    parser = sub.add_parser("memories", help="List, search, show, add, edit, pin, delete, export or import memories.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--user", default=None, help="Only this user's memories.")
-        p.add_argument("--prefix", default=ROOT, help=f"Namespace prefix, '/'-separated (default {ROOT!r}).")
-        p.add_argument("--json", action="store_true", help="JSON Lines instead of a table.")
+    def cmd(name: str, help: str, handler: Any, *, user: str | None = "optional", json_out: bool = True) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help)
+        if user == "required":
+            p.add_argument("--user", required=True, help="Whose memories (the graphs' configurable user_id).")
+        elif user == "optional":
+            p.add_argument("--user", default=None, help="Only this user's memories.")
+        p.add_argument("--prefix", default=ROOT, help=f"Root namespace, '/'-separated (default {ROOT!r}).")
+        if json_out:
+            p.add_argument("--json", action="store_true", help="JSON (Lines) instead of a table.")
+        p.set_defaults(handler=handler)
         return p
 
-    p = common(actions.add_parser("list", help="List memories."))
-    p.add_argument("--all", action="store_true", help="Also items that are not memories (reflection cursors).")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--offset", type=int, default=0)
-    p.set_defaults(handler=_list)
-    p = common(actions.add_parser("search", help="Semantic search over memories."))
+    p = cmd("list", "List memories (every user's, or one user's).", _list)
+    p.add_argument("--kind", default=None, help="Only this kind (semantic, episodic, procedural).")
+    p.add_argument("--limit", type=positive_int, default=50, help="Most memories (default 50).")
+    p.add_argument("--cursor", default=None, help="Continue after a previous page (printed at its end).")
+    cmd("users", "List users with their memory counts per kind and last activity.", _users, user=None)
+    p = cmd("search", "Search one user's memories; shows each score's parts.", _search, user="required")
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=10)
-    p.set_defaults(handler=_search)
-    p = common(actions.add_parser("show", help="Show one memory (NAMESPACE is '/'-separated)."))
-    p.add_argument("namespace")
-    p.add_argument("key")
-    p.set_defaults(handler=_show)
-    p = actions.add_parser("delete", help="Delete one memory.")
-    p.add_argument("namespace")
-    p.add_argument("key")
-    p.set_defaults(handler=_delete)
-    p = actions.add_parser("forget-user", help="Delete every memory of a user.")
+    p.add_argument("--kind", action="append", default=None, help="Only this kind (repeatable).")
+    p.add_argument("--limit", type=positive_int, default=10)
+    p = cmd("show", "Show one memory with its history: `show ID --user U` (or `show NAMESPACE ID`).", _show)
+    p.add_argument("target", nargs="+", metavar="ID", help="The id from `list`/`search` (or NAMESPACE ID).")
+    p = cmd("add", "Add a memory (text: the fact, the situation or the rule).", _add, user="required")
+    p.add_argument("text")
+    p.add_argument("--kind", default="semantic", help="semantic (default), episodic or procedural.")
+    p.add_argument("--importance", type=int, default=None, help="1 (trivia) to 10 (critical).")
+    p = cmd("update", "Change a memory's text or importance (the old text stays in its history).", _update)
+    p.add_argument("target", nargs="+", metavar="ID")
+    p.add_argument("--text", default=None, help="The new text.")
+    p.add_argument("--importance", type=int, default=None)
+    p = cmd("pin", "Pin a memory (never forgotten); --unpin undoes it.", _pin)
+    p.add_argument("target", nargs="+", metavar="ID")
+    p.add_argument("--unpin", action="store_true")
+    p = cmd("delete", "Delete one memory: `delete ID --user U` (or `delete NAMESPACE ID`).", _delete)
+    p.add_argument("target", nargs="+", metavar="ID")
+    p = cmd("stats", "Importance, strength and access statistics; what forgetting drops next.", _stats, user="required")
+    p = cmd("forget-user", "Delete every memory of a user (asks first; --yes when there is no terminal).", _forget,
+            user=None, json_out=False)
     p.add_argument("user")
-    p.add_argument("--yes", action="store_true", help="Do not ask for confirmation.")
-    p.set_defaults(handler=_forget)
-    p = common(actions.add_parser("export", help="Write memories as JSON Lines."))
+    p.add_argument("--yes", action="store_true", help="Do not ask for confirmation (required without a terminal).")
+    p = cmd("export", "Write memories as JSON Lines (a backup: bookkeeping records included).", _export, json_out=False)
     p.add_argument("--output", "-o", default="-", help="File (default: stdout).")
-    p.set_defaults(handler=_export)
-    p = actions.add_parser("import", help="Read memories from JSON Lines (all or nothing).")
+    p.add_argument("--memories-only", action="store_true", help="Leave out reflection cursors and access statistics.")
+    p = cmd("import", "Read JSON Lines written by export (checked whole: all or nothing).", _import, json_out=False)
     p.add_argument("file", help="A file written by `memories export` ('-' for stdin).")
-    p.set_defaults(handler=_import)
 
 
-# ----------------------------------------------------------------------------- pure helpers
+# ----------------------------------------------------------------------------- helpers
 
 
 def parse_namespace(text: str) -> tuple[str, ...]:
@@ -69,228 +103,263 @@ def parse_namespace(text: str) -> tuple[str, ...]:
         >>> parse_namespace("memories/maya")
         ('memories', 'maya')
     """
-    parts = tuple(p for p in text.strip().split("/"))
+    parts = tuple(text.strip().split("/"))
     if not text.strip() or any(not p for p in parts):
         raise CliError(f"Bad namespace {text!r}: write its parts separated by '/', e.g. memories/maya.")
     return parts
 
 
-def prefix_of(args: argparse.Namespace) -> tuple[str, ...]:
-    """The namespace prefix a command works on (``--prefix`` then ``--user``)."""
-    prefix = parse_namespace(args.prefix)
-    return prefix + (args.user,) if args.user else prefix
+def root_of(args: argparse.Namespace) -> tuple[str, ...]:
+    return parse_namespace(args.prefix)
 
 
-def item_record(item: Any) -> dict[str, Any]:
-    """A store ``Item`` as one JSON-serialisable export record."""
-
-    def iso(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
-
-    record = {
-        "namespace": list(item.namespace),
-        "key": item.key,
-        "value": item.value,
-        "created_at": iso(getattr(item, "created_at", None)),
-        "updated_at": iso(getattr(item, "updated_at", None)),
-    }
-    score = getattr(item, "score", None)
-    if score is not None:
-        record["score"] = score
-    return record
-
-
-def parse_records(lines: Sequence[str], *, source: str = "input") -> list[dict[str, Any]]:
-    """Validate every export line before anything is written.
-
-    Raises:
-        CliError: naming the first bad line and what is wrong with it.
-
-    Example:
-        >>> parse_records(['{"namespace": ["memories", "u"], "key": "k", "value": {"content": "x"}}'])[0]["key"]
-        'k'
-    """
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CliError(f"{where} is not JSON ({exc.msg}); nothing was imported.") from exc
-        if not isinstance(record, dict):
-            raise CliError(f"{where} is not a JSON object; nothing was imported.")
-        ns, key, value = record.get("namespace"), record.get("key"), record.get("value")
-        if not (isinstance(ns, list) and ns and all(isinstance(p, str) and p for p in ns)):
-            raise CliError(f"{where}: 'namespace' must be a non-empty list of strings; nothing was imported.")
-        if not isinstance(key, str) or not key:
-            raise CliError(f"{where}: 'key' must be a non-empty string; nothing was imported.")
-        if not isinstance(value, dict):
-            raise CliError(f"{where}: 'value' must be a JSON object; nothing was imported.")
-        records.append({"namespace": tuple(ns), "key": key, "value": value})
-    return records
+def user_and_id(args: argparse.Namespace) -> tuple[str, str]:
+    """``ID --user U`` or the older ``NAMESPACE ID`` (namespace ``root/user/kind``)."""
+    target: list[str] = args.target
+    if len(target) == 2:
+        ns, memory_id = parse_namespace(target[0]), target[1]
+        root = root_of(args)
+        if len(ns) != len(root) + 2 or ns[: len(root)] != root:
+            raise CliError(f"Namespace {target[0]!r} is not {'/'.join(root)}/<user>/<kind>; or pass `ID --user U`.")
+        if args.user is not None and args.user != ns[len(root)]:
+            raise CliError(f"--user {args.user!r} and namespace {target[0]!r} name different users.")
+        return ns[len(root)], memory_id
+    if len(target) != 1:
+        raise CliError("Pass one memory id (and --user), e.g. `memories show 3f2c... --user maya`.")
+    if not args.user:
+        raise CliError("Which user? Pass --user U (`langmem-ext memories users` lists them).")
+    return args.user, target[0]
 
 
-def memory_summary(value: dict[str, Any]) -> str:
-    """The one line to show for a stored memory value."""
-    text = value.get("content") or value.get("text") or json.dumps(value)[:200]
-    return str(text).replace("\n", " ")
+def say(text: str) -> None:
+    """A result line on stdout, printed as is (memory text is never read as rich markup)."""
+    console().print(text, markup=False, soft_wrap=True)
+
+
+def _dump(model: Any) -> str:
+    return json.dumps(model.model_dump(mode="json"), ensure_ascii=False)
+
+
+def _memory_table(rows: Sequence[Any], *, title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title))
+    table.add_column("user", overflow="fold")
+    table.add_column("kind")
+    width = max((len(m.id) for m in rows), default=2)
+    table.add_column("id", no_wrap=True, min_width=width)  # whole: `show` takes it
+    table.add_column("memory", overflow="fold", ratio=1)
+    for m in rows:
+        marks = ("[pinned] " if m.pinned else "") + ("[archived] " if m.status != "active" else "") + (
+            "[no longer true] " if m.valid_to is not None else "")
+        cells = [m.user_id, m.kind, m.id, marks + m.content]
+        table.add_row(*(Text(c) for c in cells))
+    console().print(table)
 
 
 # ----------------------------------------------------------------------------- commands
 
 
-def open_store(url: str) -> Any:
-    """Our RedisStore on ``url`` with the default MiniLM vector index (a context manager)."""
-    from langmem_ext.cli._stores import open_store as _open
-
-    return _open(url)
-
-
-def _iter_items(store: Any, prefix: tuple[str, ...], *, page: int = 500) -> Iterator[Any]:
-    offset = 0
-    while True:
-        batch = store.search(prefix, limit=page, offset=offset)
-        yield from batch
-        if len(batch) < page:
-            return
-        offset += page
-
-
-def _print_items(items: Sequence[Any], *, as_json: bool, title: str) -> None:
-    if as_json:
-        for item in items:
-            sys.stdout.write(json.dumps(item_record(item), ensure_ascii=False) + "\n")
-        return
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("namespace", "key", "kind", "memory"):
-        table.add_column(column, overflow="fold")
-    if any(getattr(i, "score", None) is not None for i in items):
-        table.add_column("score")
-    for item in items:
-        row = ["/".join(item.namespace), item.key[:12], str(item.value.get("kind", "")), memory_summary(item.value)]
-        if getattr(item, "score", None) is not None:
-            row.append(f"{item.score:.3f}")
-        table.add_row(*row)
-    console().print(table)
-
-
-def _with_store(args: argparse.Namespace, fn: Any) -> int:
-    with redis_for(args.redis_url) as url:
-        check_redis(url)
-        if is_ephemeral(args.redis_url):
-            console().print(
-                "[yellow]note:[/] no REDIS_URL and no `langmem-ext redis start` server: using an "
-                "empty private Redis for this command only."
-            )
-        with open_store(url) as store:
-            return int(fn(store) or 0)
-
-
 def _list(args: argparse.Namespace) -> int:
-    def run(store: Any) -> int:
-        items = store.search(prefix_of(args), limit=args.limit, offset=args.offset)
-        if not args.all:
-            items = [i for i in items if "kind" in i.value]  # not the reflection cursors
-        _print_items(items, as_json=args.json, title=f"{len(items)} memories under {'/'.join(prefix_of(args))}")
-        return 0
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        if args.user:
+            pages = [service.list_memories(args.user, kind=args.kind, limit=args.limit, cursor=args.cursor)]
+        else:
+            if args.cursor:
+                raise CliError("--cursor continues one user's listing: pass --user too.")
+            pages, left = [], args.limit
+            for user in service.list_users():
+                if left <= 0:
+                    break
+                page = service.list_memories(user.user_id, kind=args.kind, limit=min(left, 500))
+                pages.append(page)
+                left -= len(page.memories)
+        rows = [m for page in pages for m in page.memories]
+        if args.json:
+            for m in rows:
+                sys.stdout.write(_dump(m) + "\n")
+        else:
+            where = f"user {args.user!r}" if args.user else "every user"
+            _memory_table(rows, title=f"{len(rows)} memories of {where}")
+        if args.user and pages[0].next_cursor:
+            stderr().print(f"more: --cursor {pages[0].next_cursor}", markup=False)
+    return 0
 
-    return _with_store(args, run)
+
+def _users(args: argparse.Namespace) -> int:
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        users = service.list_users()
+    if args.json:
+        for u in users:
+            sys.stdout.write(_dump(u) + "\n")
+        return 0
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{len(users)} users")
+    for column in ("user", "semantic", "episodic", "procedural", "total", "bookkeeping", "last activity"):
+        table.add_column(column, overflow="fold")
+    for u in users:
+        when = u.last_activity.isoformat(timespec="seconds") if u.last_activity else "-"
+        table.add_row(Text(u.user_id), *(str(u.counts.get(k, 0)) for k in ("semantic", "episodic", "procedural")),
+                      str(u.total), str(u.internal), when)
+    console().print(table)
+    return 0
 
 
 def _search(args: argparse.Namespace) -> int:
-    if not args.query.strip():
-        raise CliError("Empty query: say what to look for, e.g. `memories search 'where does she live'`.")
-
-    def run(store: Any) -> int:
-        items = store.search(prefix_of(args), query=args.query, limit=args.limit)
-        _print_items(items, as_json=args.json, title=f"best {len(items)} for {args.query!r}")
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        hits = service.search(args.user, args.query, kinds=args.kind, limit=args.limit)
+    if args.json:
+        for h in hits:
+            sys.stdout.write(_dump(h) + "\n")
         return 0
-
-    return _with_store(args, run)
+    say(f"best {len(hits)} for {args.query!r} (score = weighted relevance, recency, importance, strength):")
+    for h in hits:
+        s = h.score
+        say(f"{s.total:.3f}  {h.memory.kind}  {h.memory.id}\n       {h.memory.content}\n       relevance {s.relevance:.2f}"
+            f" · recency {s.recency:.2f} · importance {s.importance:.2f} · strength {s.strength:.2f}"
+            + (" · no longer true (halved)" if s.closed else ""))
+    return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    namespace = parse_namespace(args.namespace)
+    user, memory_id = user_and_id(args)
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        view = service.show(user, memory_id)
+    sys.stdout.write(json.dumps(view.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
+    return 0
 
-    def run(store: Any) -> int:
-        item = store.get(namespace, args.key)
-        if item is None:
-            raise CliError(f"No memory {args.key!r} in {args.namespace}; `memories list` shows the keys.")
-        sys.stdout.write(json.dumps(item_record(item), ensure_ascii=False, indent=2) + "\n")
-        return 0
 
-    return _with_store(args, run)
+def _write_result(args: argparse.Namespace, result: Any, verb: str) -> int:
+    if args.json:
+        sys.stdout.write(_dump(result) + "\n")
+    elif result.changed:
+        say(f"{verb} {result.memory.kind} memory {result.memory.id} of {result.memory.user_id!r}: {result.memory.content}")
+    else:
+        say(result.note)
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        result = service.add(args.user, kind=args.kind, content=args.text, importance=args.importance,
+                             reason="added with the CLI")
+    return _write_result(args, result, "Added")
+
+
+def _update(args: argparse.Namespace) -> int:
+    user, memory_id = user_and_id(args)
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        result = service.update(user, memory_id, content=args.text, importance=args.importance,
+                                reason="edited with the CLI")
+    return _write_result(args, result, "Updated")
+
+
+def _pin(args: argparse.Namespace) -> int:
+    user, memory_id = user_and_id(args)
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        result = service.pin(user, memory_id, pinned=not args.unpin)
+    return _write_result(args, result, "Unpinned" if args.unpin else "Pinned")
 
 
 def _delete(args: argparse.Namespace) -> int:
-    namespace = parse_namespace(args.namespace)
+    user, memory_id = user_and_id(args)
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        view = service.delete(user, memory_id)
+    if args.json:
+        sys.stdout.write(_dump(view) + "\n")
+    else:
+        say(f"Deleted {view.kind} memory {view.id} of {user!r}: {view.content}")
+    return 0
 
-    def run(store: Any) -> int:
-        if store.get(namespace, args.key) is None:
-            raise CliError(f"No memory {args.key!r} in {args.namespace}; nothing deleted.")
-        store.delete(namespace, args.key)
-        console().print(f"Deleted {args.namespace}/{args.key}.")
+
+def _stats(args: argparse.Namespace) -> int:
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        stats = service.stats(args.user)
+    if args.json:
+        sys.stdout.write(_dump(stats) + "\n")
         return 0
-
-    return _with_store(args, run)
+    out = console()
+    out.print(f"{stats.user_id}: {stats.total} memories ({stats.active} active, {stats.archived} archived, "
+              f"{stats.pinned} pinned, {stats.closed} no longer true); by kind: "
+              + ", ".join(f"{k} {n}" for k, n in sorted(stats.by_kind.items())), markup=False)
+    out.print("importance: " + "  ".join(f"{i}:{n}" for i, n in stats.importance.items() if n))
+    out.print(f"strength now: min {stats.strength['min']:.2f}, mean {stats.strength['mean']:.2f}, max {stats.strength['max']:.2f}"
+              f"; recalls {stats.recalls}, never recalled {stats.never_recalled}")
+    out.print(f"forgetting (strength < {stats.threshold}, half-life {stats.half_life_days:g} days): "
+              f"{stats.forgettable_now} due now; next:")
+    for c in stats.forget_next:
+        out.print(f"  {c.drops_at.date().isoformat()}  {c.memory.id}  {c.memory.content[:80]}", markup=False)
+    return 0
 
 
 def _forget(args: argparse.Namespace) -> int:
-    if not args.user.strip() or "/" in args.user:
-        raise CliError(f"Bad user id {args.user!r}.")
-    if not args.yes and sys.stdin.isatty():
-        answer = input(f"Delete every memory of {args.user!r}? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            console().print("Nothing deleted.")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError(f"forget-user erases every memory of {args.user!r} and cannot ask for confirmation "
+                           "without a terminal: pass --yes to confirm.")
+        answer = input(f"Delete every memory of {args.user!r}? Type the user id to confirm: ")
+        if answer.strip() != args.user:
+            stderr().print("Nothing deleted.")
             return 1
-
-    def run(store: Any) -> int:
-        from langmem_ext.cli._stores import forget
-
-        count = forget(store, args.user)
-        console().print(f"Forgot {count} memories of {args.user!r}.")
-        return 0
-
-    return _with_store(args, run)
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        result = service.forget_user(args.user)
+    if result.remaining:
+        raise CliError(f"Deleted {result.deleted} records of {args.user!r}, but a {result.verified_by} still finds "
+                       f"{result.remaining}: run the command again (another writer may be adding to this user).")
+    say(f"Forgot {result.deleted} records of {args.user!r}; a {result.verified_by} finds none left.")
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    def run(store: Any) -> int:
-        records = [json.dumps(item_record(i), ensure_ascii=False) + "\n" for i in _iter_items(store, prefix_of(args))]
-        if args.output == "-":
-            sys.stdout.writelines(records)
-        else:
-            path = Path(args.output)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text("".join(records))
+    path = None if args.output == "-" else Path(args.output)
+    if path is not None:
+        if path.is_dir():
+            raise CliError(f"{path} is a directory: pass a file name, e.g. {path / 'memories.jsonl'}. Nothing was written.")
+        if not path.parent.is_dir():
+            raise CliError(f"The directory {path.parent} does not exist: create it or choose another path. Nothing was written.")
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        exported = service.export(args.user, memories_only=args.memories_only)
+    lines = exported.lines()
+    if path is None:
+        sys.stdout.writelines(lines)
+        where = "stdout"
+    else:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            tmp.write_text("".join(lines), encoding="utf-8")
             tmp.replace(path)
-            console().print(f"Exported {len(records)} memories to {path}.")
-        return 0
-
-    return _with_store(args, run)
+        except OSError as exc:
+            raise CliError(f"Cannot write {path}: {exc.strerror or exc}. Nothing was written.") from exc
+        where = str(path)
+    extra = f" and {exported.internal} bookkeeping records (reflection cursors, access statistics)" if exported.internal else ""
+    stderr().print(f"Exported {exported.memories} memories{extra} to {where}.", markup=False, soft_wrap=True)
+    return 0
 
 
 def _import(args: argparse.Namespace) -> int:
     if args.file == "-":
-        lines, source = sys.stdin.read().splitlines(), "stdin"
+        text, source = sys.stdin.read(), "stdin"
     else:
         path = Path(args.file)
+        if path.is_dir():
+            raise CliError(f"{path} is a directory: pass a file written by `langmem-ext memories export`.")
         if not path.exists():
             raise CliError(f"{path} does not exist; pass a file written by `langmem-ext memories export`.")
-        lines, source = path.read_text().splitlines(), str(path)
-    records = parse_records(lines, source=source)  # everything validated before any write
-
-    def run(store: Any) -> int:
-        from langgraph.store.base import PutOp
-
-        ops = [PutOp(r["namespace"], r["key"], r["value"], index=["content"] if "content" in r["value"] else False) for r in records]
-        if ops:
-            store.batch(ops)
-        console().print(f"Imported {len(ops)} memories.")
-        return 0
-
-    return _with_store(args, run)
+        try:
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"Cannot read {path}: {exc}. Nothing was imported.") from exc
+    with open_service(args.redis_url, root=root_of(args)) as service:
+        report = service.import_lines(text.splitlines(), source=source, user_id=args.user)
+    extra = f" and {report.internal} bookkeeping records" if report.internal else ""
+    who = f" for {', '.join(map(repr, report.users))}" if report.users else ""
+    say(f"Imported {report.memories} memories{extra}{who}.")
+    if report.filled:
+        shown = "; ".join(f"line {f.line}: {', '.join(f.fields[:4])}{' ...' if len(f.fields) > 4 else ''}"
+                          for f in report.filled[:3])
+        note(f"filled in missing fields of {len(report.filled)} memories from their "
+                       f"namespace and the schema defaults ({shown}{'; ...' if len(report.filled) > 3 else ''}).")
+    return 0

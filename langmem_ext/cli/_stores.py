@@ -14,9 +14,3 @@ def open_store(url: str) -> Any:
 
     return RedisStore.from_conn_string(url, index=CLI_INDEX)  # type: ignore[arg-type]
 
-
-def forget(store: Any, user: str) -> int:
-    """Delete every memory of ``user`` (everything under ``("memories", user)``); returns the count."""
-    from langmem_ext.long_term import forget_user
-
-    return int(forget_user(store, ("memories", user)))
