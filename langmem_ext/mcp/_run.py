@@ -109,10 +109,10 @@ def http_plan(host: str, *, tokens: TokenMap, user: str | None) -> HttpPlan:
 
 
 def _reflection_model() -> Any:
-    from langmem_ext.models import resolve_models
+    """The memory model configured for the graphs (None: the offline extractor)."""
+    from langmem_ext.models import default_memory_model
 
-    models = resolve_models()
-    return None if models.offline else models.memory
+    return default_memory_model()
 
 
 async def serve(url: str, *, transport: str, user: str | None, host: str = "127.0.0.1", port: int = 8765,

@@ -87,7 +87,7 @@ def test_cli_refuses_a_remote_bind_without_allow_remote(redis_server: str, tmp_p
     done = subprocess.run([str(script), "--redis-url", redis_server, "ui", "--host", "0.0.0.0", "--port", "0"],
                           capture_output=True, text=True, timeout=120, env={"LANGMEM_EXT_HOME": str(tmp_path), "COLUMNS": "300"})
     assert done.returncode == 2
-    assert "without --allow-remote" in done.stdout and "token=" not in done.stdout
+    assert "without --allow-remote" in done.stderr and "token=" not in done.stdout + done.stderr  # errors: stderr
 
 
 def test_cli_remote_bind_says_what_it_exposes(redis_server: str, tmp_path: Path) -> None:
