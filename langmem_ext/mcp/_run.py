@@ -116,7 +116,8 @@ def _reflection_model() -> Any:
 
 
 async def serve(url: str, *, transport: str, user: str | None, host: str = "127.0.0.1", port: int = 8765,
-                tokens: TokenMap | None = None, say: Callable[[str], None] | None = None) -> None:
+                tokens: TokenMap | None = None, say: Callable[[str], None] | None = None,
+                index: dict[str, Any] | None = None) -> None:
     """Open the store on ``url`` and serve until interrupted.
 
     Args:
@@ -127,6 +128,7 @@ async def serve(url: str, *, transport: str, user: str | None, host: str = "127.
         port: HTTP port (0: a free one; the URL is announced through ``say``).
         tokens: Bearer tokens (HTTP).
         say: Where start-up lines go (stderr; never stdout, which carries stdio's protocol).
+        index: The store's index (default: the one the CLI and the graphs use, offline MiniLM).
     """
     from langmem_ext.cli._stores import CLI_INDEX
     from langmem_ext.mcp._server import build_server
@@ -144,7 +146,7 @@ async def serve(url: str, *, transport: str, user: str | None, host: str = "127.
     else:
         raise McpConfigError(f"transport must be 'stdio' or 'http', got {transport!r}.")
     model = _reflection_model()
-    async with AsyncRedisStore.from_conn_string(url, index=CLI_INDEX) as store:  # type: ignore[arg-type]
+    async with AsyncRedisStore.from_conn_string(url, index=index or CLI_INDEX) as store:  # type: ignore[arg-type]
         service = AsyncMemoryService(store, reflection_model=model)
         auth = None
         if plan.verifier is not None:
