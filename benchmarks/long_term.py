@@ -159,7 +159,7 @@ def bench_calls() -> list[list[Any]]:
 
     model = CountingModel()
     store = CountingStore(index=index)
-    node = ReflectionNode(model, store=store)
+    node = ReflectionNode(model=model, store=store)
     drive("langmem-ext `ReflectionNode` (all kinds, several queries)", lambda m: node.reflect(m, config=CONFIG), model)
 
     for label, extra in [("langmem 0.0.30 `create_memory_store_manager` (default)", {}),

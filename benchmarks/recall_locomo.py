@@ -148,7 +148,7 @@ from langmem_ext.embeddings import MINILM_DIMS, MiniLMEmbeddings
 from langmem_ext.long_term import EpisodicMemory, put_memories, recall
 from langmem_ext.store import RedisStore
 
-store = RedisStore(connect(os.environ["REDIS_URL"]), prefix="docs-recall",
+store = RedisStore(connect(os.environ["REDIS_URL"]), key_prefix="docs-recall",
                    index={"dims": MINILM_DIMS, "embed": MiniLMEmbeddings(), "fields": ["content"]})
 store.setup()
 t0 = datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc)

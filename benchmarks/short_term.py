@@ -172,7 +172,7 @@ def run_summariser(kind: str, turns: list[list[BaseMessage]], counter: MessageTo
     model = CountingModel(counter=MessageTokenCounter(model="gpt-4o-mini"))
     state: dict[str, Any] = {"messages": [], "context": {}, "running_summary": None}
     if kind == "ours":
-        node = SummarizationNode(model, max_tokens=TRIGGER, keep_tokens=KEEP, max_summary_tokens=SUMMARY_TOKENS,
+        node = SummarizationNode(model=model, max_tokens=TRIGGER, keep_tokens=KEEP, max_summary_tokens=SUMMARY_TOKENS,
                                  token_counter=counter)
     elif kind == "langmem":
         node = LangmemSummarizationNode(model=model, max_tokens=TRIGGER, max_tokens_before_summary=TRIGGER - KEEP,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from langchain_core.messages import HumanMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from langmem_ext import redis_url
+from langmem_ext import model_input, redis_url
 from langmem_ext.checkpoint import RedisSaver
 from langmem_ext.long_term import RecallNode, ReflectionNode
 from langmem_ext.models import resolve_models
@@ -22,14 +22,14 @@ print(models.description)
 
 
 def call_model(state: MessagesState) -> dict:
-    """The node your graph already had."""
-    return {"messages": [models.chat.invoke(state["messages"])]}
+    """The node your graph already had, reading model_input(state) instead of state["messages"]."""
+    return {"messages": [models.chat.invoke(model_input(state))]}
 
 
 builder = StateGraph(MessagesState)
 builder.add_node("recall", RecallNode())
 builder.add_node("model", call_model)
-builder.add_node("reflect", ReflectionNode(model=models.memory))
+builder.add_node("reflect", ReflectionNode())  # the configured memory model; offline when none
 builder.add_edge(START, "recall")
 builder.add_edge("recall", "model")
 builder.add_edge("model", "reflect")

@@ -32,6 +32,9 @@ _EXPORTS: dict[str, str] = {
     "MiniLMEmbeddings": "langmem_ext.embeddings",
     "Limits": "langmem_ext.limits",
     "LimitExceededError": "langmem_ext.limits",
+    # the node contract
+    "model_input": "langmem_ext.contract",
+    "MemoryState": "langmem_ext.contract",
     # short-term memory
     "TrimNode": "langmem_ext.short_term",
     "SummarizationNode": "langmem_ext.short_term",
@@ -46,6 +49,8 @@ _EXPORTS: dict[str, str] = {
     "ProceduralMemory": "langmem_ext.long_term",
     "ReflectionNode": "langmem_ext.long_term",
     "RecallNode": "langmem_ext.long_term",
+    "RecallMiddleware": "langmem_ext.long_term",
+    "ReflectionMiddleware": "langmem_ext.long_term",
     "forget_user": "langmem_ext.long_term",
     "create_manage_memory_tool": "langmem_ext.long_term",
     "create_search_memory_tool": "langmem_ext.long_term",
@@ -56,12 +61,15 @@ __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from langmem_ext.checkpoint import AsyncRedisSaver, RedisSaver
+    from langmem_ext.contract import MemoryState, model_input
     from langmem_ext.embeddings import MiniLMEmbeddings
     from langmem_ext.limits import LimitExceededError, Limits
     from langmem_ext.long_term import (
         EpisodicMemory,
         ProceduralMemory,
+        RecallMiddleware,
         RecallNode,
+        ReflectionMiddleware,
         ReflectionNode,
         SemanticMemory,
         create_manage_memory_tool,

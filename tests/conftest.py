@@ -16,6 +16,12 @@ import redis
 
 from langmem_ext.server import EmbeddedRedis
 
+# LLMs are faked in tests: a model configured in the developer's shell must not reach the
+# nodes that default to the configured memory model (tests that need one set it themselves).
+for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGMEM_EXT_CHAT_MODEL", "LANGMEM_EXT_MEMORY_MODEL",
+              "LANGMEM_EXT_OFFLINE"):
+    os.environ.pop(_name, None)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -37,6 +37,7 @@ from langmem_ext.long_term import (
     load_rules,
     render_rules,
 )
+from langmem_ext.contract import model_input
 from langmem_ext.llm.reply import areply, reply, sized_budget
 from langmem_ext.short_term import ShortTermState, TrimNode
 
@@ -73,7 +74,7 @@ def build_graph(
     bound = chat.bind_tools(tools)
 
     def context(state: ShortTermState, rules: str) -> list[AnyMessage]:
-        return [system_prompt(rules), *(state.get("llm_input_messages") or state["messages"])]
+        return model_input(state, str(system_prompt(rules).content))
 
     def agent(state: ShortTermState, config: RunnableConfig) -> dict[str, Any]:
         rules = render_rules(load_rules(get_store(), config))

@@ -8,14 +8,18 @@
 * ``filter`` (ImportanceFilterNode): of what is left, the important turns fill the budget.
 * ``recall`` (RecallNode): memories of this user from every earlier thread, as a
   system block.
-* ``trim`` (TrimNode): a last guard so the model input never exceeds ``context_budget``.
-* ``respond``: the chat model answers from that context (the offline responder when no
-  model is configured) through :func:`langmem_ext.llm.reply.reply`: bounded, sized to the
-  model's window, and answered offline if the model fails; the tokens it saw are
-  recorded in ``context_tokens``.
+* ``trim`` (TrimNode): the last node before the model, so its budget holds for the whole
+  model input (the system prompt, counted out of ``context_budget``, the memory block,
+  the summary and the turns).
+* ``respond``: the chat model answers from :func:`langmem_ext.model_input` (the offline
+  responder when no model is configured) through :func:`langmem_ext.llm.reply.reply`:
+  bounded, sized to the model's window, and answered offline if the model fails; the
+  tokens it saw are recorded in ``context_tokens``.
 * ``reflect`` (ReflectionNode, in the background): new facts, episodes and rules go to
   the store for the next thread.
 
+Each node builds on what the one before prepared this turn (the node contract,
+:mod:`langmem_ext.contract`); the thread's ``messages`` hold only what was said.
 The checkpointer keeps the thread (messages, running summary, scores); the store keeps
 memories across threads under ``("memories", user_id, kind)``.
 
@@ -32,6 +36,7 @@ from typing import Any
 from langchain_core.messages import AnyMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
+from langmem_ext.contract import model_input
 from langmem_ext.llm.reply import areply, reply, sized_budget
 from langmem_ext.long_term import MEMORY_BLOCK_ID, RecallNode, ReflectionNode
 from langmem_ext.short_term import (
@@ -94,12 +99,13 @@ def build_graph(
     configured = models()
     chat = model if model is not None else configured.chat
     memory = memory_model if memory_model is not None else (configured.memory if model is None else None)
-    counter = MessageTokenCounter(model="gpt-4o-mini")
+    counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
     context_budget = sized_budget(chat, context_budget)
     reflect = ReflectionNode(model=memory, background=True, delay=reflection_delay)
+    prompt_tokens = counter.count_message(SystemMessage(SYSTEM_PROMPT))  # added by respond: out of the budget
 
     def context_of(state: ChatbotState) -> list[AnyMessage]:
-        return [SystemMessage(SYSTEM_PROMPT, id="system-prompt"), *(state.get("llm_input_messages") or state["messages"])]
+        return model_input(state, SYSTEM_PROMPT)
 
     def respond(state: ChatbotState) -> dict[str, Any]:
         context = context_of(state)
@@ -119,7 +125,6 @@ def build_graph(
             max_tokens=int(context_budget * 0.55),
             keep_tokens=int(context_budget * 0.3),
             max_summary_tokens=max(64, context_budget // 5),
-            output_messages_key="llm_input_messages",
         ),
     )
     builder.add_node(
@@ -127,8 +132,6 @@ def build_graph(
         ImportanceFilterNode(
             max_tokens=int(context_budget * 0.7),
             relevance="lexical",
-            input_messages_key="llm_input_messages",
-            output_messages_key="llm_input_messages",
         ),
     )
     builder.add_node(
@@ -136,11 +139,9 @@ def build_graph(
         RecallNode(
             max_tokens=max(60, int(context_budget * 0.25)),
             quotas={"semantic": 5, "episodic": 2},
-            messages_key="llm_input_messages",
-            output="llm_input_messages",
         ),
     )
-    builder.add_node("trim", TrimNode(max_tokens=context_budget, input_messages_key="llm_input_messages"))
+    builder.add_node("trim", TrimNode(max_tokens=context_budget - prompt_tokens))
     builder.add_node("respond", RunnableLambda(respond, afunc=arespond, name="respond"))
     builder.add_node("reflect", reflect)
     builder.add_edge(START, "summarize")
@@ -156,17 +157,20 @@ def build_graph(
 
 
 def wait_for_reflection(compiled: Any, *, timeout: float = 60.0) -> None:
-    """Run any pending background reflection of ``compiled`` now and wait for it (sync runs)."""
+    """Run any pending background reflection of ``compiled`` now and wait for it (sync runs).
+
+    The same as ``ReflectionNode.flush()`` on the graph's reflection node.
+    """
     node = _REFLECTORS.get(compiled)
-    if node is not None and node._executor is not None:
-        node.executor.flush(timeout=timeout)
+    if node is not None:
+        node.flush(timeout=timeout)
 
 
 async def await_reflection(compiled: Any) -> None:
-    """The async twin of :func:`wait_for_reflection`, for graphs run with ``ainvoke``."""
+    """The async twin of :func:`wait_for_reflection` (``ReflectionNode.aflush()``), for ``ainvoke``."""
     node = _REFLECTORS.get(compiled)
-    if node is not None and node._executor is not None:
-        await node.executor.aflush()
+    if node is not None:
+        await node.aflush()
 
 
 graph = build_graph()

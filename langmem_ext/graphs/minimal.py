@@ -3,7 +3,8 @@
 Your graph had one node calling a model. Two nodes around it add memory:
 ``RecallNode`` puts what is known about the user in front of the model, and
 ``ReflectionNode`` (in the background) stores what the conversation taught.
-Nothing else changes; the user is named in the run config (``user_id``).
+The model node reads :func:`langmem_ext.model_input` instead of ``state["messages"]``;
+the user is named in the run config (``user_id``) or the runtime context.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from langgraph.graph import END, START, MessagesState, StateGraph
 
+from langmem_ext.contract import model_input
 from langmem_ext.long_term import RecallNode, ReflectionNode
 
 from langmem_ext.graphs.common import models
@@ -24,8 +26,8 @@ def build_graph(*, checkpointer: Any = None, store: Any = None, model: Any = Non
     chat = model if model is not None else models().chat
     memory = memory_model if memory_model is not None else (models().memory if model is None else None)
 
-    def call_model(state: MessagesState) -> dict[str, Any]:  # your existing node, unchanged
-        return {"messages": [chat.invoke(state["messages"])]}
+    def call_model(state: MessagesState) -> dict[str, Any]:  # your existing node, reading model_input(state)
+        return {"messages": [chat.invoke(model_input(state))]}
 
     builder = StateGraph(MessagesState)
     builder.add_node("recall", RecallNode())  # + memory

@@ -37,6 +37,7 @@ from langmem_ext.long_term.dead_letters import (
 from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, attach_facts, curate_changes
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, NamespaceTemplateError, resolve_namespace
 from langmem_ext.long_term.operations import Changes, plan_changes, reflection_schema
+from langmem_ext.long_term.middleware import RecallMiddleware, ReflectionMiddleware
 from langmem_ext.long_term.procedural import aload_rules, load_rules, render_rules, system_prompt_with_rules
 from langmem_ext.long_term.recall import MEMORY_BLOCK_ID, RankWeights, RecallNode, RecallResult, rank_candidates
 from langmem_ext.long_term.retrieval import (
@@ -64,6 +65,8 @@ from langmem_ext.long_term.writer import (
 )
 
 __all__ = [
+    "RecallMiddleware",
+    "ReflectionMiddleware",
     "create_manage_memory_tool",
     "create_search_memory_tool",
     "MEMORY_BLOCK_ID",

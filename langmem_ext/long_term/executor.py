@@ -18,6 +18,11 @@ a reflection never runs against ``None``).
 * Two drivers over one queue: a worker thread for sync graphs (``submit``), an
   asyncio task for async graphs (``asubmit``). ``flush`` / ``aflush`` run
   everything pending now and wait (tests, shutdown).
+* Nothing is lost at exit: when the process exits normally, an ``atexit`` hook runs
+  every pending reflection (bounded by ``exit_timeout``) and logs how many; what is
+  still pending when the time is up is kept as a dead letter. When an event loop
+  closes (``asyncio.run`` returning) its pending reflections move to the worker
+  thread, which the exit hook then waits for. :meth:`close` does the same on demand.
 
 Example:
     >>> from langchain_core.messages import HumanMessage
@@ -28,18 +33,22 @@ Example:
     >>> config = {"configurable": {"user_id": "u1", "thread_id": "t"}}
     >>> executor.submit([HumanMessage("I live in Porto.", id="a")], config=config, store=store)
     >>> executor.submit([HumanMessage("I work at Acme.", id="b")], config=config, store=store)
-    >>> executor.flush()
+    >>> executor.flush()  # the two submits were debounced into one reflection
+    1
     >>> sorted(i.value["content"] for i in store.search(("memories", "u1", "semantic")))
     ['User lives in Porto', 'User works at Acme']
-    >>> executor.shutdown()
+    >>> executor.close()
+    0
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +70,7 @@ from langmem_ext.long_term.dead_letters import (
     retry_dead_letters,
     save_dead_letter,
 )
+from langmem_ext._options import check_non_negative
 from langmem_ext.long_term.namespaces import resolve_namespace
 from langmem_ext.messages import merge_messages
 
@@ -88,6 +98,8 @@ class _Queue:
         self.delay, self.max_retries, self.backoff = delay, max_retries, backoff
         self.pending: dict[tuple[Any, ...], _Job] = {}
         self.running: dict[tuple[Any, ...], int | None] = {}
+        self.finished = 0
+        """Reflections done so far (succeeded, or given up on)."""
 
     def put(self, key: tuple[Any, ...], messages: Sequence[BaseMessage], config: RunnableConfig, store: BaseStore,
             driver: int | None) -> None:
@@ -118,9 +130,11 @@ class _Queue:
     def done(self, job: _Job, error: BaseException | None, kept: str = "") -> None:
         self.running.pop(job.key, None)
         if error is None:
+            self.finished += 1
             return
         job.attempts += 1
         if job.attempts > self.max_retries:
+            self.finished += 1
             logger.error("Background reflection for %s failed %d times; giving up on %d messages%s.",
                          job.key, job.attempts, len(job.messages), kept, exc_info=error)
             return
@@ -139,6 +153,26 @@ class _Queue:
         for job in self.pending.values():
             job.due = 0.0
 
+    def requeue(self, job: _Job) -> None:
+        """Put back a job whose run was interrupted (not failed): it runs again, in full."""
+        self.running.pop(job.key, None)
+        newer = self.pending.get(job.key)
+        if newer is not None:
+            newer.messages = merge_messages(job.messages, newer.messages)
+        else:
+            self.pending[job.key] = job
+
+    def adopt(self, driver: int) -> int:
+        """Hand the pending jobs of event loop ``driver`` to the worker thread; returns how many."""
+        moved = [j for j in self.pending.values() if j.driver == driver]
+        for job in moved:
+            job.driver = None
+        return len(moved)
+
+    def size(self) -> int:
+        """Reflections pending or running."""
+        return len(self.pending) + len(self.running)
+
     def idle(self) -> bool:
         return not self.pending and not self.running
 
@@ -155,14 +189,18 @@ class ReflectionExecutor:
             store (False: only log it). When even that write fails (the store is down),
             the entry is kept in this process (the newest ``MAX_PER_NAMESPACE``) and
             written by the next :meth:`retry_dead_letters`.
+        exit_timeout: Seconds the exit hook (and :meth:`close`) wait for pending
+            reflections; what is left then is kept as dead letters.
     """
 
     def __init__(
         self, node: Any, *, delay: float = 5.0, max_retries: int = 3, backoff: float = 0.5, dead_letters: bool = True,
+        exit_timeout: float = 30.0,
     ) -> None:
-        if delay < 0 or max_retries < 0 or backoff < 0:
-            raise ValueError("delay, max_retries and backoff must be >= 0.")
+        check_non_negative("ReflectionExecutor", delay=delay, max_retries=max_retries, backoff=backoff,
+                           exit_timeout=exit_timeout)
         self.node = node
+        self.exit_timeout = exit_timeout
         self.keep_dead_letters = dead_letters
         self._unsaved: deque[tuple[BaseStore, tuple[str, ...], DeadLetter]] = deque(maxlen=MAX_PER_NAMESPACE)
         self._queue = _Queue(delay, max_retries, backoff)
@@ -171,6 +209,7 @@ class ReflectionExecutor:
         self._stopped = False
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
+        _watch(self)
 
     def _key(self, config: RunnableConfig) -> tuple[Any, ...]:
         ns = resolve_namespace(self.node.cursor_namespace, config)
@@ -187,10 +226,14 @@ class ReflectionExecutor:
             if self._stopped:
                 raise RuntimeError("ReflectionExecutor was shut down; create a new one.")
             self._queue.put(key, messages, config, store, None)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._work, name="langmem-ext-reflection", daemon=True)
-                self._thread.start()
+            self._ensure_worker()
             self._cond.notify_all()
+
+    def _ensure_worker(self) -> None:
+        """Start the worker thread if it is not running (call with ``self._cond`` held)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._work, name="langmem-ext-reflection", daemon=True)
+            self._thread.start()
 
     def _work(self) -> None:
         while True:
@@ -215,8 +258,11 @@ class ReflectionExecutor:
                 self._queue.done(job, error, kept)
                 self._cond.notify_all()
 
-    def flush(self, timeout: float | None = None) -> None:
+    def flush(self, timeout: float | None = None) -> int:
         """Run every pending reflection now and wait for all to finish (retries included).
+
+        Returns:
+            How many reflections finished meanwhile (succeeded, or kept as dead letters).
 
         Raises:
             RuntimeError: Called on an event loop that owns pending reflections
@@ -235,18 +281,87 @@ class ReflectionExecutor:
                     "ReflectionExecutor.flush() was called inside the event loop that runs these reflections "
                     "(the graph was run with ainvoke); use `await executor.aflush()` instead."
                 )
+            before = self._queue.finished
             while not self._queue.idle():
                 self._queue.make_all_due()
+                if any(j.driver is None for j in self._queue.pending.values()):
+                    self._ensure_worker()
                 self._cond.notify_all()
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    raise TimeoutError("Background reflections still running after flush timeout.")
+                    raise TimeoutError(
+                        f"{self._queue.size()} background reflection(s) still pending after the flush timeout "
+                        f"({timeout} s)."
+                    )
                 self._cond.wait(remaining if remaining is not None else 0.05)
+            return self._queue.finished - before
+
+    def pending(self) -> int:
+        """How many reflections are pending or running."""
+        with self._cond:
+            return self._queue.size()
+
+    def close(self, timeout: float | None = None) -> int:
+        """Run every pending reflection (event loops' included), wait up to ``timeout``
+        (default ``exit_timeout``) seconds, then stop the worker thread.
+
+        What is still pending when the time is up is kept as dead letters (logged at
+        WARNING), so nothing is lost. The exit hook calls this for every live executor.
+
+        Returns:
+            How many reflections finished while closing.
+        """
+        timeout = self.exit_timeout if timeout is None else timeout
+        count = self._start_closing()
+        try:
+            done = self.flush(timeout=timeout)
+        except TimeoutError:
+            done = self._abandon()
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        if count:
+            logger.info("Background reflection: %d of %d pending reflection(s) done before closing.", done, count)
+        return done
+
+    def _start_closing(self, *, announce: bool = True) -> int:
+        """Move event loops' jobs to the worker thread and start everything now; returns how many."""
+        with self._cond:
+            adopted = sum(self._queue.adopt(loop_id) for loop_id in list(self._tasks))
+            count = self._queue.size()
+            if self._queue.pending:
+                self._queue.make_all_due()
+                self._ensure_worker()
+                self._cond.notify_all()
+        if count and announce:
+            logger.info("Running %d pending background reflection(s) before closing%s.", count,
+                        f" ({adopted} from closed event loops)" if adopted else "")
+        return count
+
+    def _abandon(self) -> int:
+        """Keep what is still pending (not running) as dead letters; returns how many finished."""
+        with self._cond:
+            left = list(self._queue.pending.values())
+            self._queue.pending.clear()
+            running = len(self._queue.running)
+            finished = self._queue.finished
+        logger.warning(
+            "Background reflection: %d reflection(s) not run within exit_timeout=%s s are kept as dead letters "
+            "(retry_dead_letters() runs them); %d still running are abandoned (their messages stay unreflected).",
+            len(left), self.exit_timeout, running,
+        )
+        for job in left:
+            self._bury(job, TimeoutError("not run before the process exited (exit_timeout)"))
+        return finished
 
     def shutdown(self, *, wait: bool = True) -> None:
-        """Flush (when ``wait``) and stop the worker thread."""
+        """Deprecated: :meth:`close` (``wait=False`` stops without running what is pending)."""
+        import warnings
+
+        warnings.warn("ReflectionExecutor.shutdown() is deprecated; use close().", DeprecationWarning, stacklevel=2)
         if wait:
-            self.flush()
+            self.close()
+            return
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
@@ -269,6 +384,21 @@ class ReflectionExecutor:
         wake.set()
 
     async def _apump(self, wake: asyncio.Event, loop_id: int) -> None:
+        try:
+            await self._apump_jobs(wake, loop_id)
+        except asyncio.CancelledError:  # the event loop is closing (asyncio.run returned): hand over, lose nothing
+            with self._cond:
+                moved = self._queue.adopt(loop_id)
+                if moved:
+                    self._queue.make_all_due()
+                    self._ensure_worker()
+                    self._cond.notify_all()
+            if moved:
+                logger.info("Background reflection: the event loop is closing; %d pending reflection(s) moved to "
+                            "the worker thread (the exit hook waits for them).", moved)
+            raise
+
+    async def _apump_jobs(self, wake: asyncio.Event, loop_id: int) -> None:
         while True:
             with self._cond:
                 job = self._queue.pop_due(time.monotonic(), loop_id)
@@ -286,6 +416,10 @@ class ReflectionExecutor:
             error: BaseException | None = None
             try:
                 await self.node.areflect(job.messages, config=job.config, store=job.store)
+            except asyncio.CancelledError:
+                with self._cond:
+                    self._queue.requeue(job)
+                raise
             except Exception as exc:
                 error = exc
             kept = ""
@@ -295,13 +429,15 @@ class ReflectionExecutor:
                 self._queue.done(job, error, kept)
                 self._cond.notify_all()
 
-    async def aflush(self) -> None:
+    async def aflush(self) -> int:
         """Async :meth:`flush`: waits for every pending reflection, whichever driver runs it."""
         loop_id = id(asyncio.get_running_loop())
+        with self._cond:
+            before = self._queue.finished
         while True:
             with self._cond:
                 if self._queue.idle():
-                    return
+                    return self._queue.finished - before
                 self._queue.make_all_due()
                 self._cond.notify_all()  # the worker thread runs its own jobs now
                 mine = self._queue.owned_by(loop_id)
@@ -404,3 +540,41 @@ class ReflectionExecutor:
             self._restore_unsaved(store, entries[i:])
             raise
         return await aretry_dead_letters(store, self.node, config=config)
+
+
+_LIVE: weakref.WeakSet[ReflectionExecutor] = weakref.WeakSet()
+_HOOKED = False
+_HOOK_LOCK = threading.Lock()
+
+
+def _watch(executor: ReflectionExecutor) -> None:
+    """Remember ``executor`` for the exit hook (registered once, on the first executor).
+
+    The hook runs when the main thread ends, before ``concurrent.futures`` stops taking
+    work (``threading._register_atexit``, the hook those pools use themselves, runs the
+    later registration first), so reflections that use a thread pool still run;
+    ``atexit`` where that hook does not exist.
+    """
+    global _HOOKED
+    with _HOOK_LOCK:
+        _LIVE.add(executor)
+        if not _HOOKED:
+            register = getattr(threading, "_register_atexit", None)
+            try:
+                (register or atexit.register)(_close_at_exit)
+            except RuntimeError:  # the interpreter is already shutting down
+                atexit.register(_close_at_exit)
+            _HOOKED = True
+
+
+def _close_at_exit() -> None:
+    """The exit hook: run every live executor's pending reflections, all at once, within the
+    longest ``exit_timeout`` among them."""
+    live = [e for e in list(_LIVE) if not e._stopped]
+    busy = [e for e in live if e._start_closing(announce=False)]  # all start at once; close() reports
+    deadline = time.monotonic() + max((e.exit_timeout for e in busy), default=0.0)
+    for executor in live:
+        try:
+            executor.close(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:  # an exit hook must not raise; the count and the cause go to the log
+            logger.exception("Background reflection: flushing at exit failed.")

@@ -51,10 +51,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage, RemoveMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore, GetOp, SearchOp
 
+from langmem_ext._options import check_fraction, check_non_negative, check_positive, deprecated_options
+from langmem_ext.contract import HISTORY_KEY, MODEL_INPUT_KEY, MemoryNode, run_config
 from langmem_ext.long_term.forgetting import (
     STATS_NAMESPACE,
     StatsBuffer,
@@ -84,6 +86,7 @@ from langmem_ext.long_term.retrieval import (
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, utcnow
 from langmem_ext.long_term.writer import namespace_generation
 from langmem_ext.messages import build_queries, message_text
+from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID
 
 __all__ = [
     "MEMORY_BLOCK_ID",
@@ -112,8 +115,13 @@ class RecallResult:
     queries: list[str] = field(default_factory=list)
 
 
-class RecallNode(RunnableLambda):
+class RecallNode(MemoryNode):
     """Recall relevant memories and put them in front of the model (see module docstring).
+
+    The block joins the leading system content of the model input (after the thread's
+    system messages, before the running summary); the thread's ``messages`` are never
+    written. Queries are drawn from what the node builds on: the model input an earlier
+    node prepared this turn, else the history.
 
     Args:
         store: Store to use instead of the graph's.
@@ -122,8 +130,9 @@ class RecallNode(RunnableLambda):
         include_rules: Render the user's active procedural rules after the memories.
         max_rules: Most rules rendered (most important first).
         quotas: Most memories per kind (default semantic 6, episodic 3).
-        max_tokens: Token budget of the memory block.
-        token_model: Model name whose tokenizer counts tokens (default cl100k-style).
+        max_tokens: The most tokens of the memory block it outputs (rules included).
+        tokenizer_model: Model name whose tokenizer counts tokens (default cl100k-style;
+            ``token_model=`` is its deprecated name).
         weights: Ranking weights.
         recency_half_life: Half-life of the recency component.
         strength_half_life: Half-life of memory strength (as in forgetting).
@@ -153,11 +162,12 @@ class RecallNode(RunnableLambda):
             (the default layout), ONE search per query over that parent serves all
             kinds; ``"per_kind"``: one search per query and kind.
         stats_namespace: Template of the access-statistics namespace.
-        output: ``"messages"`` (a SystemMessage with a fixed id, replaced each turn),
-            ``"llm_input_messages"`` (pre-model-hook style: block + messages, not
-            persisted) or ``"key"`` (the text in ``output_key``).
-        output_key: State key for ``output="key"``.
-        messages_key: State key holding the messages.
+        context_key: Also write the block's text to this state key (for a prompt of your
+            own); ``output_key=`` is its deprecated name.
+        input_messages_key: The history's key (``messages_key=`` is its deprecated name).
+        output_messages_key: The model input's key; None writes only ``context_key``.
+            ``output=`` is deprecated: the block never goes into the thread's messages.
+        name: The node's name.
     """
 
     def __init__(
@@ -170,7 +180,7 @@ class RecallNode(RunnableLambda):
         max_rules: int = 10,
         quotas: Mapping[str, int] | None = None,
         max_tokens: int = 800,
-        token_model: str | None = None,
+        tokenizer_model: str | None = None,
         weights: RankWeights = RankWeights(),
         recency_half_life: timedelta = timedelta(days=30),
         strength_half_life: timedelta = timedelta(days=30),
@@ -186,27 +196,45 @@ class RecallNode(RunnableLambda):
         reinforce_interval: float = 1.0,
         rules_ttl: float = 5.0,
         stats_namespace: Sequence[str] = STATS_NAMESPACE,
-        output: Literal["messages", "llm_input_messages", "key"] = "messages",
-        output_key: str = "memory_context",
-        messages_key: str = "messages",
+        context_key: str | None = None,
+        input_messages_key: str = HISTORY_KEY,
+        output_messages_key: str | None = MODEL_INPUT_KEY,
+        name: str = "recall",
+        **deprecated: Any,
     ) -> None:
+        owner = "RecallNode"
+        output = deprecated.pop("output", None)
+        opts = deprecated_options(
+            owner, deprecated,
+            {"token_model": "tokenizer_model", "messages_key": "input_messages_key", "output_key": "context_key"},
+            tokenizer_model=tokenizer_model, input_messages_key=None if input_messages_key == HISTORY_KEY else input_messages_key,
+            context_key=context_key,
+        )
+        tokenizer_model, context_key = opts["tokenizer_model"], opts["context_key"]
+        input_messages_key = opts["input_messages_key"] or HISTORY_KEY
+        if output is not None:
+            output_messages_key, context_key = _legacy_output(output, output_messages_key, context_key)
         unknown = [k for k in kinds if k not in memory_kinds()]
         if unknown:
-            raise ValueError(f"Unknown memory kinds {unknown}; known: {sorted(memory_kinds())}.")
+            raise ValueError(f"{owner}: unknown memory kinds {unknown}; known: {sorted(memory_kinds())}.")
         if reinforce not in ("background", "inline", "off"):
-            raise ValueError(f"reinforce must be 'background', 'inline' or 'off', got {reinforce!r}.")
+            raise ValueError(f"{owner}: reinforce must be 'background', 'inline' or 'off', got {reinforce!r}.")
         if mode not in ("vector", "text", "hybrid", "hybrid+time"):
-            raise ValueError(f"mode must be 'vector', 'text', 'hybrid' or 'hybrid+time', got {mode!r}.")
-        if not 0.0 <= vector_weight <= 1.0 or neighbor_weight < 0:
-            raise ValueError(f"vector_weight must be in [0, 1] and neighbor_weight >= 0, got {vector_weight}, {neighbor_weight}.")
+            raise ValueError(f"{owner}: mode must be 'vector', 'text', 'hybrid' or 'hybrid+time', got {mode!r}.")
+        check_fraction(owner, vector_weight=vector_weight)
+        check_positive(owner, max_queries=max_queries, per_query=per_query, recent_messages=recent_messages,
+                       recency_half_life=recency_half_life, strength_half_life=strength_half_life)
+        check_non_negative(owner, max_rules=max_rules, neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
+                           reinforce_interval=reinforce_interval, rules_ttl=rules_ttl,
+                           **{f"quotas[{k!r}]": v for k, v in (quotas or {}).items()})
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 50:
+            raise ValueError(f"{owner}: max_tokens (the memory block's budget) must be >= 50, got {max_tokens!r}.")
         if store is not None:
             list_names(mode, store)  # "text" on a store without BM25: fail now, not at the first turn
         if search_scope not in ("auto", "per_kind"):
-            raise ValueError(f"search_scope must be 'auto' or 'per_kind', got {search_scope!r}.")
-        if output not in ("messages", "llm_input_messages", "key"):
-            raise ValueError(f"output must be 'messages', 'llm_input_messages' or 'key', got {output!r}.")
-        if max_tokens < 50 or max_queries < 1 or per_query < 1 or recent_messages < 1 or max_rules < 0:
-            raise ValueError("max_tokens must be >= 50; max_queries, per_query and recent_messages >= 1; max_rules >= 0.")
+            raise ValueError(f"{owner}: search_scope must be 'auto' or 'per_kind', got {search_scope!r}.")
+        if output_messages_key is None and context_key is None:
+            raise ValueError(f"{owner} would write nothing: give output_messages_key= (the model input) and/or context_key=.")
         templates = dict(namespaces or {})
         wanted = list(kinds) + (["procedural"] if include_rules else [])
         self.templates = {k: tuple(templates.get(k) or DEFAULT_NAMESPACES.get(k, ("memories", "{user_id}", k))) for k in wanted}
@@ -214,7 +242,7 @@ class RecallNode(RunnableLambda):
         self.quotas = dict(quotas) if quotas is not None else {"semantic": 6, "episodic": 3}
         for k in self.kinds:
             self.quotas.setdefault(k, 3)
-        self.max_tokens, self.token_model = max_tokens, token_model
+        self.max_tokens, self.tokenizer_model = max_tokens, tokenizer_model
         self.weights, self.recency_half_life, self.strength_half_life = weights, recency_half_life, strength_half_life
         self.recent_messages, self.max_queries, self.per_query = recent_messages, max_queries, per_query
         self.reinforce, self.stats_namespace = reinforce, tuple(stats_namespace)
@@ -227,16 +255,23 @@ class RecallNode(RunnableLambda):
         self._buffer = StatsBuffer(interval=reinforce_interval, half_life=strength_half_life)
         self.rules_ttl = rules_ttl
         self._rules_cache: dict[tuple[int, tuple[str, ...]], tuple[int, float, list[ProceduralMemory]]] = {}
-        self.output, self.output_key, self.messages_key = output, output_key, messages_key
+        self.context_key = context_key
         self.store = store
-        super().__init__(self._node, afunc=self._anode, name="recall")
+        super().__init__(self._node, self._anode, input_messages_key=input_messages_key,
+                         output_messages_key=output_messages_key, name=name)
+
+    def state_keys(self) -> dict[str, Any]:
+        keys = super().state_keys()
+        if self.context_key:
+            keys[self.context_key] = str
+        return keys
 
     # ---- pure steps ------------------------------------------------------------------------
 
     def _count(self, text: str) -> int:
         from langmem_ext.tokens import count_text_tokens
 
-        return count_text_tokens(text, model=self.token_model)
+        return count_text_tokens(text, model=self.tokenizer_model)
 
     def queries(self, messages: Sequence[BaseMessage]) -> list[str]:
         """Queries from the recent messages; the last user message first."""
@@ -347,21 +382,11 @@ class RecallNode(RunnableLambda):
         text = "\n\n".join(t for t in (render_memory_block(memories), render_rules(rules)) if t)
         return RecallResult(memories=memories, rules=rules, text=text, queries=queries)
 
-    def _update(self, messages: Sequence[BaseMessage], result: RecallResult) -> dict[str, Any]:
-        if self.output == "key":
-            return {self.output_key: result.text}
-        block = [SystemMessage(result.text, id=MEMORY_BLOCK_ID)] if result.text else []
-        if self.output == "llm_input_messages":
-            return {"llm_input_messages": block + [m for m in messages if m.id != MEMORY_BLOCK_ID]}
-        if not block and any(m.id == MEMORY_BLOCK_ID for m in messages):
-            return {self.messages_key: [RemoveMessage(id=MEMORY_BLOCK_ID)]}
-        return {self.messages_key: block}
-
-    def _messages(self, state: Any) -> list[BaseMessage]:
-        messages = state.get(self.messages_key) if isinstance(state, Mapping) else getattr(state, self.messages_key, None)
-        if messages is None:
-            raise ValueError(f"RecallNode found no {self.messages_key!r} in the graph state; set messages_key=.")
-        return list(messages)
+    def _update(self, history: Sequence[BaseMessage], source: Sequence[BaseMessage], result: RecallResult) -> dict[str, Any]:
+        update: dict[str, Any] = {self.context_key: result.text} if self.context_key else {}
+        if self.output_messages_key is not None:
+            update.update(self.view_update(history, with_memory_block(source, result.text)))
+        return update
 
     def _resolve_store(self, store: BaseStore | None) -> BaseStore:
         store = store or self.store
@@ -441,9 +466,47 @@ class RecallNode(RunnableLambda):
         return result
 
     def _node(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
-        messages = self._messages(state)
-        return self._update(messages, self.recall(messages, config=config))
+        history, source = self.source(state)
+        return self._update(history, source, self.recall(source, config=run_config(config)))
 
     async def _anode(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
-        messages = self._messages(state)
-        return self._update(messages, await self.arecall(messages, config=config))
+        history, source = self.source(state)
+        return self._update(history, source, await self.arecall(source, config=run_config(config)))
+
+
+def with_memory_block(messages: Sequence[BaseMessage], text: str) -> list[BaseMessage]:
+    """``messages`` with the memory block (``text``; '' for none) in the leading system content.
+
+    It goes after the thread's own system messages and before the running summary, and
+    replaces the block of an earlier recall (only one block, ever).
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> view = with_memory_block([SystemMessage("Be brief."), HumanMessage("hi")], "<memories>...</memories>")
+        >>> [(m.type, m.id) for m in view]
+        [('system', None), ('system', 'langmem-ext-recalled-memories'), ('human', None)]
+        >>> with_memory_block(view, "") == view[::2]
+        True
+    """
+    rest = [m for m in messages if m.id != MEMORY_BLOCK_ID]
+    if not text:
+        return rest
+    k = 0
+    while k < len(rest) and isinstance(rest[k], SystemMessage) and rest[k].id != SUMMARY_MESSAGE_ID:
+        k += 1
+    return [*rest[:k], SystemMessage(text, id=MEMORY_BLOCK_ID), *rest[k:]]
+
+
+def _legacy_output(output: str, output_messages_key: str | None, context_key: str | None) -> tuple[str | None, str | None]:
+    """``RecallNode(output=...)`` (deprecated) as the new options."""
+    import warnings
+
+    if output not in ("messages", "llm_input_messages", "key"):
+        raise ValueError(f"RecallNode: output must be 'messages', 'llm_input_messages' or 'key', got {output!r}.")
+    fix = {"messages": "drop output= (the block now goes to the model input, never into the thread's messages)",
+           "llm_input_messages": "drop output= (it is the default)",
+           "key": "use context_key='memory_context', output_messages_key=None"}[output]
+    warnings.warn(f"RecallNode(output={output!r}) is deprecated: {fix}.", DeprecationWarning, stacklevel=4)
+    if output == "key":
+        return None, context_key or "memory_context"
+    return output_messages_key, context_key

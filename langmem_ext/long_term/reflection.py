@@ -55,9 +55,11 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore, GetOp, PutOp, SearchOp
 
+from langmem_ext._options import CONFIGURED, check_non_negative, check_positive, deprecated_options, keyword_model, resolve_model
+from langmem_ext.contract import HISTORY_KEY, MemoryNode, run_config, source_key
 from langmem_ext.limits import Limits
 from langmem_ext.llm import ModelCallError, acall_structured, call_structured, record, reflection_tokens, turn_key
 from langmem_ext.llm.endpoint import endpoint_of, state_of
@@ -71,6 +73,7 @@ from langmem_ext.long_term.extraction import (
     stored_block,
     to_operations,
 )
+from langmem_ext.long_term.executor import ReflectionExecutor
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations
 from langmem_ext.long_term.operations import Changes
@@ -151,23 +154,18 @@ def format_transcript(messages: Sequence[BaseMessage], *, now: Any = None) -> st
     return "\n".join(lines)
 
 
-def _state_messages(state: Any, key: str) -> list[BaseMessage]:
-    messages = state.get(key) if isinstance(state, Mapping) else getattr(state, key, None)
-    if messages is None:
-        raise ValueError(f"ReflectionNode found no {key!r} in the graph state; set messages_key= to the state key holding messages.")
-    return list(messages)
-
-
-class ReflectionNode(RunnableLambda):
+class ReflectionNode(MemoryNode):
     """Reflect on new messages and update long-term memory (see module docstring).
 
-    Use it as a graph node (``builder.add_node("reflect", ReflectionNode(model))``);
+    Use it as a graph node (``builder.add_node("reflect", ReflectionNode(model=model))``);
     it takes the store from the graph (``compile(store=...)``) unless ``store=``
     is given, and returns no state update. Call :meth:`reflect` / :meth:`areflect`
     directly to reflect outside a graph.
 
     Args:
-        model: Chat model with structured output; ``None`` runs the offline extractor.
+        model: Chat model with structured output (or ``"provider:model"``). Default: the
+            configured memory model (``LANGMEM_EXT_MEMORY_MODEL``, see :mod:`langmem_ext.models`),
+            the offline extractor when none is configured; ``None``: always offline.
         store: Store to use instead of the graph's.
         kinds: Memory kinds to maintain.
         namespaces: Namespace template per kind (default ``("memories", "{user_id}", kind)``).
@@ -177,14 +175,20 @@ class ReflectionNode(RunnableLambda):
             the config has ``configurable.thread_end = True``).
         every: K for ``"every_k"``.
         background: Submit to a debounced background executor instead of
-            reflecting on the request path.
+            reflecting on the request path. Pending reflections are flushed when the
+            process exits normally (bounded by ``exit_timeout``), and on
+            :meth:`flush` / :meth:`aflush`.
         delay: Debounce delay in seconds for background mode.
         max_queries: Search queries drawn from the new messages.
         per_query: Related memories fetched per query and kind.
         retries: Deprecated, ignored: retries follow the one policy of :mod:`langmem_ext.llm`.
         on_error: ``"log"`` (keep the turn going; messages stay unreflected) or ``"raise"``.
         prompt: System prompt of the reflection call.
-        messages_key: State key holding the messages.
+        input_messages_key: The history's key (``messages_key=`` is its deprecated name).
+        output_messages_key: A model-input key to clear once the turn is reflected on
+            (e.g. ``"llm_input_messages"``, so the prepared model input does not stay in the
+            checkpoint); None (default): the node writes nothing to the state.
+        name: The node's name.
         limits: Size limits (``memory_bytes``, 4 KiB of text per memory, by default); a
             model insert over it is dropped with a WARNING, the rest is applied.
         max_episode_facts: The semantic facts a reflection inserts are copied onto the
@@ -194,10 +198,11 @@ class ReflectionNode(RunnableLambda):
         max_tokens: Output bound of the reflection call (default: room for ``max_operations``).
     """
 
+    @keyword_model
     def __init__(
         self,
-        model: BaseChatModel | str | None = None,
         *,
+        model: BaseChatModel | str | None = CONFIGURED,
         store: BaseStore | None = None,
         kinds: Sequence[str] = ("semantic", "episodic", "procedural"),
         namespaces: Mapping[str, Sequence[str]] | None = None,
@@ -211,31 +216,39 @@ class ReflectionNode(RunnableLambda):
         retries: int = 2,
         on_error: Literal["log", "raise"] = "log",
         prompt: str = DEFAULT_REFLECTION_PROMPT,
-        messages_key: str = "messages",
         limits: Limits | None = None,
         max_episode_facts: int = MAX_EPISODE_FACTS,
         max_operations: int = MAX_OPERATIONS,
         max_tokens: int | None = None,
+        exit_timeout: float = 30.0,
+        input_messages_key: str = HISTORY_KEY,
+        output_messages_key: str | None = None,
+        name: str = "reflect",
+        **deprecated: Any,
     ) -> None:
+        owner = "ReflectionNode"
+        input_messages_key = deprecated_options(
+            owner, deprecated, {"messages_key": "input_messages_key"},
+            input_messages_key=None if input_messages_key == HISTORY_KEY else input_messages_key,
+        )["input_messages_key"] or HISTORY_KEY
         if trigger not in ("turn", "every_k", "thread_end"):
-            raise ValueError(f"trigger must be 'turn', 'every_k' or 'thread_end', got {trigger!r}.")
-        if every < 1 or max_queries < 1 or per_query < 1 or retries < 0 or max_episode_facts < 0:
-            raise ValueError("every, max_queries and per_query must be >= 1; retries and max_episode_facts >= 0.")
-        if max_operations < 1 or (max_tokens is not None and max_tokens < 16):
-            raise ValueError("max_operations must be >= 1 and max_tokens >= 16 (the reflection call's output bound).")
+            raise ValueError(f"{owner}: trigger must be 'turn', 'every_k' or 'thread_end', got {trigger!r}.")
+        check_positive(owner, every=every, max_queries=max_queries, per_query=per_query, max_operations=max_operations)
+        check_non_negative(owner, retries=retries, max_episode_facts=max_episode_facts, delay=delay,
+                           exit_timeout=exit_timeout)
+        if max_tokens is not None and max_tokens < 16:
+            raise ValueError(f"{owner}: max_tokens must be >= 16 (the reflection call's output bound), got {max_tokens!r}.")
         if on_error not in ("log", "raise"):
-            raise ValueError(f"on_error must be 'log' or 'raise', got {on_error!r}.")
+            raise ValueError(f"{owner}: on_error must be 'log' or 'raise', got {on_error!r}.")
         kinds = list(kinds)
         unknown = [k for k in kinds if k not in memory_kinds()]
         if not kinds or unknown:
-            raise ValueError(f"Unknown memory kinds {unknown}; known: {sorted(memory_kinds())}.")
+            raise ValueError(f"{owner}: unknown memory kinds {unknown}; known: {sorted(memory_kinds())}.")
         templates = dict(namespaces or {})
         for kind in kinds:
             if kind not in templates:
                 templates[kind] = DEFAULT_NAMESPACES.get(kind, ("memories", "{user_id}", kind))
-        from langmem_ext.models import as_chat_model
-
-        self.model = as_chat_model(model)
+        self.model = resolve_model(model)
         self.store = store
         self.kinds = kinds
         self.templates = {k: tuple(templates[k]) for k in kinds}
@@ -244,14 +257,15 @@ class ReflectionNode(RunnableLambda):
         self.background, self.delay = background, delay
         self.max_queries, self.per_query = max_queries, per_query
         self.retries, self.on_error = retries, on_error
-        self.prompt, self.messages_key = prompt, messages_key
+        self.prompt, self.exit_timeout = prompt, exit_timeout
         self.limits = limits
         self.max_episode_facts = max_episode_facts
         self.max_operations = max_operations
         self.max_tokens = max_tokens or reflection_tokens(max_operations)
         self.schema = reflection_json_schema(kinds, max_operations=max_operations)
         self._executor: Any = None
-        super().__init__(self._node, afunc=self._anode, name="reflect")
+        super().__init__(self._node, self._anode, input_messages_key=input_messages_key,
+                         output_messages_key=output_messages_key, name=name)
 
     # ---- pure steps shared by sync and async -------------------------------------------
 
@@ -342,7 +356,7 @@ class ReflectionNode(RunnableLambda):
     def _operations_offline(self, new: Sequence[BaseMessage], known: Mapping[str, Any], *, quiet: bool = False
                             ) -> list[dict[str, Any]]:
         if not quiet:
-            logger.info("ReflectionNode: no model configured, using the %s.", OFFLINE_REASON)
+            logger.debug("ReflectionNode: using the %s.", OFFLINE_REASON)
         return extract_operations(new, existing=[m for _, m in known.values()], kinds=self.kinds)
 
     def _call_options(self, new: Sequence[BaseMessage], known: Mapping[str, Any], aliases: Mapping[str, str], *,
@@ -438,17 +452,26 @@ class ReflectionNode(RunnableLambda):
                                 fallback=fallback, requests=requests)
 
     def _node(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
-        messages = _state_messages(state, self.messages_key)
+        self.handle(self.history(state), config=run_config(config))
+        return self._done()
+
+    def handle(self, messages: Sequence[BaseMessage], *, config: RunnableConfig, store: BaseStore | None = None) -> None:
+        """What the node does with a turn: submit it (``background``) or reflect now (errors as ``on_error``)."""
+        store = self._resolve_store(store)
         if self.background:
-            self.executor.submit(messages, config=config, store=self._resolve_store(None))
-            return {}
+            self.executor.submit(messages, config=config, store=store)
+            return
         try:
-            self.reflect(messages, config=config)
+            self.reflect(messages, config=config, store=store)
         except Exception:
             if self.on_error == "raise":
                 raise
             logger.exception("Reflection failed; the messages stay unreflected and are retried next time.")
-        return {}
+
+    def _done(self) -> dict[str, Any]:
+        if self.output_messages_key is None:
+            return {}
+        return {self.output_messages_key: None, source_key(self.output_messages_key): None}
 
     # ---- I/O: async ------------------------------------------------------------------------
 
@@ -483,24 +506,51 @@ class ReflectionNode(RunnableLambda):
                                 fallback=fallback, requests=requests)
 
     async def _anode(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
-        messages = _state_messages(state, self.messages_key)
+        await self.ahandle(self.history(state), config=run_config(config))
+        return self._done()
+
+    async def ahandle(self, messages: Sequence[BaseMessage], *, config: RunnableConfig,
+                      store: BaseStore | None = None) -> None:
+        """Async :meth:`handle`."""
+        store = self._resolve_store(store)
         if self.background:
-            self.executor.asubmit(messages, config=config, store=self._resolve_store(None))
-            return {}
+            self.executor.asubmit(messages, config=config, store=store)
+            return
         try:
-            await self.areflect(messages, config=config)
+            await self.areflect(messages, config=config, store=store)
         except Exception:
             if self.on_error == "raise":
                 raise
             logger.exception("Reflection failed; the messages stay unreflected and are retried next time.")
-        return {}
+
+    # ---- background ------------------------------------------------------------------------
 
     @property
-    def executor(self) -> Any:
+    def executor(self) -> ReflectionExecutor:
         """The debounced background executor (created on first use)."""
         if self._executor is None:
-            from langmem_ext.long_term.executor import ReflectionExecutor
-
-            self._executor = ReflectionExecutor(self, delay=self.delay)
+            self._executor = ReflectionExecutor(self, delay=self.delay, exit_timeout=self.exit_timeout)
         return self._executor
 
+    def flush(self, timeout: float | None = None) -> int:
+        """Run the pending background reflections now and wait for them (graphs run with ``invoke``).
+
+        Call it before the process, or the store, goes away if you cannot wait for the exit
+        hook (which does the same when the process exits normally).
+
+        Returns:
+            How many reflections finished (0 without background work).
+
+        Raises:
+            TimeoutError: still running after ``timeout`` seconds (they go on in the background).
+            RuntimeError: called inside the event loop that owns them; ``await node.aflush()``.
+        """
+        return 0 if self._executor is None else self._executor.flush(timeout=timeout)
+
+    async def aflush(self) -> int:
+        """Async :meth:`flush` (graphs run with ``ainvoke``); returns how many reflections finished."""
+        return 0 if self._executor is None else await self._executor.aflush()
+
+
+def _dump(result: Any) -> Any:
+    return result.model_dump() if hasattr(result, "model_dump") else result

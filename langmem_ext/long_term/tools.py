@@ -1,6 +1,7 @@
 """LangChain tools that let an agent manage and search its long-term memory.
 
-Both tools fill their namespace template from the run config at call time
+Both tools fill their namespace template from the run config (or LangGraph's runtime
+``context``) at call time
 (``("memories", "{user_id}", "semantic")`` by default) and take the store from
 the graph runtime (``langgraph.config.get_store()``) unless one is given.
 
@@ -35,6 +36,7 @@ from langchain_core.tools import StructuredTool
 from langgraph.store.base import BaseStore, SearchOp
 from pydantic import BaseModel, Field, create_model
 
+from langmem_ext.contract import run_config
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.operations import Changes, content_schema, plan_changes
 from langmem_ext.long_term.render import memory_line
@@ -163,7 +165,7 @@ def create_manage_memory_tool(
         if error:
             return error
         s = _store(store)
-        ns = resolve_namespace(template, config)
+        ns = resolve_namespace(template, run_config(config))
         existing = s.get(ns, id) if id else None
         dups = s.search(ns, query=_query(memory), limit=3) if action == "create" else []
         error, changes = plan(action, memory, id, ns, existing, dups)
@@ -176,7 +178,7 @@ def create_manage_memory_tool(
         if error:
             return error
         s = _store(store)
-        ns = resolve_namespace(template, config)
+        ns = resolve_namespace(template, run_config(config))
         existing = await s.aget(ns, id) if id else None
         dups = await s.asearch(ns, query=_query(memory), limit=3) if action == "create" else []
         error, changes = plan(action, memory, id, ns, existing, dups)
@@ -236,10 +238,10 @@ def create_search_memory_tool(
         return "\n".join(lines) or "No matching memories."
 
     def run(query: str, limit: int = limit, *, config: RunnableConfig) -> str:
-        return render(_store(store).search(resolve_namespace(template, config), query=query, limit=limit))
+        return render(_store(store).search(resolve_namespace(template, run_config(config)), query=query, limit=limit))
 
     async def arun(query: str, limit: int = limit, *, config: RunnableConfig) -> str:
-        return render(await _store(store).asearch(resolve_namespace(template, config), query=query, limit=limit))
+        return render(await _store(store).asearch(resolve_namespace(template, run_config(config)), query=query, limit=limit))
 
     return StructuredTool.from_function(
         func=run, coroutine=arun, name=name, args_schema=search_schema,

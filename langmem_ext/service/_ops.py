@@ -87,7 +87,7 @@ class ServiceCore:
         self._variants: dict[int, RecallNode] = {recall_node.max_tokens: recall_node}
         self._variants_lock = threading.Lock()
         self.reflection_node = ReflectionNode(
-            reflection_model, namespaces=self.scope.templates(),
+            model=reflection_model, namespaces=self.scope.templates(),
             cursor_namespace=self.scope.template("reflection_cursor"), limits=self.limits,
         )
         if not 0.0 <= forget_threshold <= 1.0:

@@ -7,7 +7,7 @@ messages (and a message whose content was edited in place is counted again).
 
 Example:
     >>> from langchain_core.messages import HumanMessage, SystemMessage
-    >>> counter = MessageTokenCounter(model="gpt-4o-mini")
+    >>> counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
     >>> msgs = [SystemMessage("Be brief.", id="s"), HumanMessage("hello world", id="h")]
     >>> counter.count_message(msgs[1])  # 2 text + 3 per message + 1 role
     6
@@ -25,13 +25,17 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
+from langmem_ext._options import check_non_negative, check_positive, deprecated_options
 from langmem_ext.messages import message_text
 from langmem_ext.tokens import encoding_for_model
 
-__all__ = ["MessageTokenCounter", "TokenCounterLike", "as_counter"]
+__all__ = ["DEFAULT_TOKENIZER_MODEL", "MessageTokenCounter", "TokenCounterLike", "as_counter"]
 
 TokenCounterLike = Callable[[Sequence[BaseMessage]], int]
 """A LangChain-style counter: messages in, total tokens out."""
+
+DEFAULT_TOKENIZER_MODEL = "gpt-4o-mini"
+"""The tokenizer every node and function counts with unless ``tokenizer_model=`` names another."""
 
 _IMAGE_TOKENS = 85  # OpenAI's flat cost of a low-detail image block
 
@@ -51,7 +55,7 @@ class MessageTokenCounter:
     """Counts tokens of chat messages for one model, caching each message's count.
 
     Args:
-        model: model name choosing the tiktoken encoding (``o200k_base`` for gpt-4o and
+        tokenizer_model: model name choosing the tiktoken encoding (``o200k_base`` for gpt-4o and
             newer, ``cl100k_base`` otherwise; other providers' models are approximated).
         token_counter: a LangChain-style counter to use instead of tiktoken; it is called
             with one message at a time and cached the same way.
@@ -59,25 +63,28 @@ class MessageTokenCounter:
         tokens_per_name: extra cost of a message's ``name``.
         reply_priming: tokens added once per request to prime the reply.
         max_entries: size of the per-message cache (oldest entries evicted first).
+        model: deprecated name of ``tokenizer_model``.
     """
 
     def __init__(
         self,
         *,
-        model: str | None = "gpt-4o-mini",
+        tokenizer_model: str | None = None,
         token_counter: TokenCounterLike | None = None,
         tokens_per_message: int = 3,
         tokens_per_name: int = 1,
         reply_priming: int = 3,
         max_entries: int = 100_000,
+        **deprecated: Any,
     ) -> None:
-        if min(tokens_per_message, tokens_per_name, reply_priming) < 0:
-            raise ValueError("Per-message overheads must be >= 0.")
-        if max_entries < 1:
-            raise ValueError(f"max_entries must be >= 1, got {max_entries}.")
-        self.model = model
+        tokenizer_model = deprecated_options("MessageTokenCounter", deprecated, {"model": "tokenizer_model"},
+                                             tokenizer_model=tokenizer_model)["tokenizer_model"] or DEFAULT_TOKENIZER_MODEL
+        check_non_negative("MessageTokenCounter", tokens_per_message=tokens_per_message,
+                           tokens_per_name=tokens_per_name, reply_priming=reply_priming)
+        check_positive("MessageTokenCounter", max_entries=max_entries)
+        self.tokenizer_model = tokenizer_model
         self._external = token_counter
-        self._encode = None if token_counter else encoding_for_model(model).encode_ordinary
+        self._encode = None if token_counter else encoding_for_model(tokenizer_model).encode_ordinary
         self.tokens_per_message = tokens_per_message
         self.tokens_per_name = tokens_per_name
         self.reply_priming = 0 if token_counter else reply_priming
@@ -157,13 +164,13 @@ class MessageTokenCounter:
 
 
 def as_counter(
-    counter: MessageTokenCounter | TokenCounterLike | None = None, *, model: str | None = None
+    counter: MessageTokenCounter | TokenCounterLike | None = None, *, tokenizer_model: str | None = None
 ) -> MessageTokenCounter:
     """A :class:`MessageTokenCounter` from a counter, a LangChain counter function or a model name."""
     if isinstance(counter, MessageTokenCounter):
         return counter
     if counter is None:
-        return MessageTokenCounter(model=model or "gpt-4o-mini")
+        return MessageTokenCounter(tokenizer_model=tokenizer_model)
     if callable(counter):
         return MessageTokenCounter(token_counter=counter)
     raise TypeError(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,11 +28,12 @@ from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from langmem_ext.prompts import DEFAULT_IMPORTANCE_PROMPT
+from langmem_ext._options import check_non_negative, check_positive, deprecated_options, keyword_model
 from langmem_ext.messages import message_key, message_text
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.extractive import STOPWORDS, speaker
@@ -204,9 +205,9 @@ class LLMScorer:
     logged in one line: a failing model never fails the turn.
     """
 
-    def __init__(self, model: Any, *, prompt: str = DEFAULT_IMPORTANCE_PROMPT, batch_size: int = 20) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    @keyword_model
+    def __init__(self, *, model: Any, prompt: str = DEFAULT_IMPORTANCE_PROMPT, batch_size: int = 20) -> None:
+        check_positive("LLMScorer", batch_size=batch_size)
         from langmem_ext.models import as_chat_model
 
         self.model = as_chat_model(model)
@@ -328,14 +329,15 @@ def _relevance(
         if embed is None:
             raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
         cache = {} if cache is None else cache
-        todo = list(dict.fromkeys(t for t in texts if t not in cache))
+        vectors = {t: v for t in dict.fromkeys(texts) if (v := cache.get(t)) is not None}  # the cache is bounded
+        todo = [t for t in dict.fromkeys(texts) if t not in vectors]
         if todo:
             for t, v in zip(todo, _embed(embed, todo)):
-                cache[t] = v
+                vectors[t] = cache[t] = v
         q = _embed(embed, [query])[0]
         if not texts:
             return []
-        matrix = np.stack([np.asarray(cache[t], dtype=np.float32) for t in texts])
+        matrix = np.stack([np.asarray(vectors[t], dtype=np.float32) for t in texts])
         norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
         sims = matrix @ q / np.where(norms == 0, 1.0, norms)
         return [max(0.0, float(x)) for x in sims]
@@ -356,13 +358,14 @@ def build_context(
     max_tokens: int,
     keep_last_turns: int = 2,
     token_counter: MessageTokenCounter | TokenCounterLike | None = None,
-    model: str | None = None,
+    tokenizer_model: str | None = None,
     relevance: Relevance = "none",
     query: str | None = None,
     relevance_weight: float = 0.5,
     embed: Any = None,
     embedding_cache: MutableMapping[str, Any] | None = None,
     default_score: float = 5.0,
+    **deprecated: Any,
 ) -> list[BaseMessage]:
     """Model input within ``max_tokens``: head, the best older units, the last turns.
 
@@ -379,9 +382,11 @@ def build_context(
     Raises:
         ContextBudgetError: the system messages or the latest human message do not fit.
     """
-    if keep_last_turns < 1:
-        raise ValueError(f"keep_last_turns must be >= 1 (the current request), got {keep_last_turns}.")
-    counter = as_counter(token_counter, model=model)
+    tokenizer_model = deprecated_options("build_context", deprecated, {"model": "tokenizer_model"},
+                                         tokenizer_model=tokenizer_model)["tokenizer_model"]
+    check_positive("build_context", max_tokens=max_tokens, keep_last_turns=keep_last_turns)
+    check_non_negative("build_context", relevance_weight=relevance_weight)
+    counter = as_counter(token_counter, tokenizer_model=tokenizer_model)
     head, rest = split_head(messages)
     budget = max_tokens - sum(counter.count_message(m) for m in head) - counter.reply_priming
     if budget < 0:
@@ -447,10 +452,12 @@ class ImportanceOptions(TypedDict, total=False):
     """A fully relevant message gains ``relevance_weight * 10`` points (0.5)."""
     embed: Any
     """Embeddings for relevance (e.g. ``MiniLMEmbeddings()``)."""
-    model: str | None
-    """Model name for the tokenizer (default ``gpt-4o-mini``)."""
+    embedding_cache_size: int
+    """Texts whose embedding is kept for the next turns (least recently used dropped first; 10,000)."""
+    tokenizer_model: str | None
+    """Model name for the tokenizer (default ``gpt-4o-mini``; ``model`` is its deprecated name)."""
     token_counter: MessageTokenCounter | TokenCounterLike | None
-    """A :class:`MessageTokenCounter` or LangChain-style counter instead of ``model``."""
+    """A :class:`MessageTokenCounter` or LangChain-style counter instead of ``tokenizer_model``."""
 
 
 @dataclass
@@ -476,11 +483,11 @@ class ImportanceFilter:
     relevance: Relevance = "none"
     relevance_weight: float = 0.5
     embed: Any = None
-    embedding_cache: dict[str, Any] = field(default_factory=dict)
+    embedding_cache: MutableMapping[str, Any] = field(default_factory=lambda: LRUCache(10_000))
 
     @staticmethod
     def _unscored(messages: Sequence[BaseMessage], known: Mapping[str, float]) -> tuple[list[BaseMessage], list[BaseMessage]]:
-        new = [i for i, m in enumerate(messages) if message_key(m) not in known]
+        new = [i for i, m in enumerate(messages) if message_key(m) not in known and not isinstance(m, SystemMessage)]
         return [messages[i] for i in new], list(messages[: new[0]]) if new else []
 
     def score_new(self, messages: Sequence[BaseMessage], known: Mapping[str, float]) -> dict[str, float]:
@@ -510,19 +517,70 @@ def importance_filter(
     relevance: Relevance = "none",
     relevance_weight: float = 0.5,
     embed: Any = None,
-    model: str | None = "gpt-4o-mini",
+    embedding_cache_size: int = 10_000,
+    tokenizer_model: str | None = None,
     token_counter: MessageTokenCounter | TokenCounterLike | None = None,
+    owner: str = "importance_filter",
+    **deprecated: Any,
 ) -> ImportanceFilter:
     """Check the importance-filter options once (see :class:`ImportanceOptions`).
 
     Raises:
-        ValueError: a budget <= 0, an unknown ``relevance``, or ``"embedding"`` without ``embed``.
+        ValueError: a budget <= 0, a negative weight, an unknown ``relevance``, or
+            ``"embedding"`` without ``embed``; the message starts with ``owner``.
     """
-    if max_tokens <= 0:
-        raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
+    tokenizer_model = deprecated_options(owner, deprecated, {"model": "tokenizer_model"},
+                                         tokenizer_model=tokenizer_model)["tokenizer_model"]
+    check_positive(owner, max_tokens=max_tokens, keep_last_turns=keep_last_turns,
+                   embedding_cache_size=embedding_cache_size)
+    check_non_negative(owner, relevance_weight=relevance_weight)
     if relevance not in ("none", "lexical", "embedding"):
-        raise ValueError(f"relevance must be 'none', 'lexical' or 'embedding', got {relevance!r}.")
+        raise ValueError(f"{owner}: relevance must be 'none', 'lexical' or 'embedding', got {relevance!r}.")
     if relevance == "embedding" and embed is None:
-        raise ValueError("relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
-    return ImportanceFilter(max_tokens, as_scorer(scorer), as_counter(token_counter, model=model), keep_last_turns,
-                            relevance, relevance_weight, embed)
+        raise ValueError(f"{owner}: relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
+    return ImportanceFilter(max_tokens, as_scorer(scorer), as_counter(token_counter, tokenizer_model=tokenizer_model),
+                            keep_last_turns, relevance, relevance_weight, embed, LRUCache(embedding_cache_size))
+
+
+class LRUCache(MutableMapping[str, Any]):
+    """A mapping that keeps the ``maxsize`` most recently used entries.
+
+    Example:
+        >>> cache = LRUCache(2)
+        >>> cache["a"], cache["b"] = 1, 2
+        >>> _ = cache["a"]; cache["c"] = 3
+        >>> sorted(cache)
+        ['a', 'c']
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        check_positive("LRUCache", maxsize=maxsize)
+        self.maxsize = maxsize
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: str) -> Any:
+        with self._lock:
+            value = self._data[key]
+            self._data.move_to_end(key)
+            return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __delitem__(self, key: str) -> None:
+        with self._lock:
+            del self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Any:
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)

@@ -25,6 +25,7 @@ from langchain_core.messages import BaseMessage, RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from typing_extensions import NotRequired, Unpack
 
+from langmem_ext._options import CONFIGURED, check_positive, deprecated_options, keyword_model, resolve_model
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.delete import select_deletions
@@ -80,22 +81,28 @@ class _ViewMiddleware(AgentMiddleware):
 
 
 class TrimMiddleware(_ViewMiddleware):
-    """Trim the model input to ``max_tokens`` (see :func:`trim_history`); history untouched."""
+    """Trim the model input to ``max_tokens`` (see :func:`trim_history`); history untouched.
+
+    Options as :class:`~langmem_ext.short_term.nodes.TrimNode` (``model=`` is the deprecated
+    name of ``tokenizer_model``).
+    """
 
     def __init__(
         self,
         *,
         max_tokens: int,
-        model: str | None = "gpt-4o-mini",
+        tokenizer_model: str | None = None,
         token_counter: MessageTokenCounter | TokenCounterLike | None = None,
         allow_partial: bool = False,
+        **deprecated: Any,
     ) -> None:
         super().__init__()
-        if max_tokens <= 0:
-            raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
+        tokenizer_model = deprecated_options("TrimMiddleware", deprecated, {"model": "tokenizer_model"},
+                                             tokenizer_model=tokenizer_model)["tokenizer_model"]
+        check_positive("TrimMiddleware", max_tokens=max_tokens)
         self.max_tokens = max_tokens
         self.allow_partial = allow_partial
-        self.counter = as_counter(token_counter, model=model)
+        self.counter = as_counter(token_counter, tokenizer_model=tokenizer_model)
 
     def _view(self, messages: list[BaseMessage], state: Any) -> list[BaseMessage]:
         return trim_history(messages, max_tokens=self.max_tokens, token_counter=self.counter, allow_partial=self.allow_partial)
@@ -104,20 +111,22 @@ class TrimMiddleware(_ViewMiddleware):
 class SummaryMiddleware(_ViewMiddleware):
     """Running summary before each model call (one model call per trigger, offline if ``model=None``).
 
-    Options (:class:`~langmem_ext.short_term.summarize.SummaryOptions`) as
-    :class:`~langmem_ext.short_term.nodes.SummarizationNode`. With
-    ``rewrite_history=True`` the summarised messages are removed from the state.
+    Options (:class:`~langmem_ext.short_term.summarize.SummaryOptions`) and the default
+    ``model`` (the configured memory model) as :class:`~langmem_ext.short_term.nodes.SummarizationNode`.
+    With ``rewrite_history=True`` the summarised messages are removed from the state.
     """
 
+    @keyword_model
     def __init__(
         self,
-        model: Any = None,
         *,
+        model: Any = CONFIGURED,
         prompt: str = DEFAULT_SUMMARY_PROMPT,
         rewrite_history: bool = False,
         **options: Unpack[SummaryOptions],
     ) -> None:
         super().__init__()
+        model = resolve_model(model)
         self.model = model
         self.prompt = prompt
         self.rewrite_history = rewrite_history
@@ -158,7 +167,7 @@ class ImportanceFilterMiddleware(_ViewMiddleware):
 
     def __init__(self, **options: Unpack[ImportanceOptions]) -> None:
         super().__init__()
-        self.filter = importance_filter(**options)
+        self.filter = importance_filter(**options, owner="ImportanceFilterMiddleware")  # type: ignore[misc]
 
     def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         fresh = self.filter.score_new(list(state["messages"]), state.get("importance_scores") or {})

@@ -33,11 +33,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from langmem_ext.prompts import DEFAULT_SUMMARY_PROMPT, SUMMARY_MESSAGE_PREFIX
+from langmem_ext._options import check_non_negative, check_positive
 from langmem_ext.messages import message_text
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.extractive import extractive_summary, speaker
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, is_summary_message, split_head
-from langmem_ext.short_term.trim import select_suffix
+from langmem_ext.short_term.trim import ContextBudgetError, select_suffix
 
 __all__ = [
     "RunningSummary",
@@ -132,8 +133,14 @@ def plan_summary(
     keep_tokens: int | None = None,
     keep_messages: int | None = None,
     max_summary_tokens: int = 256,
+    max_tokens: int | None = None,
 ) -> SummaryPlan:
-    """Decide which new messages overflow (see :func:`summarize_history` for the options)."""
+    """Decide which new messages overflow (see :func:`summarize_history` for the options).
+
+    Raises:
+        ContextBudgetError: with ``max_tokens``, the system messages, a summary and the
+            latest human message cannot fit it together.
+    """
     if trigger_tokens is None and trigger_messages is None:
         raise ValueError("Give a trigger: trigger_tokens, trigger_messages and/or trigger_fraction.")
     previous = RunningSummary.coerce(running_summary)
@@ -152,10 +159,19 @@ def plan_summary(
     if keep_tokens is None:
         limit = trigger_tokens if trigger_tokens is not None else total
         keep_tokens = max(1, (limit - counter(head) - max_summary_tokens) // 2)
+    if max_tokens is not None:
+        keep_tokens = min(keep_tokens, _room(head, max_tokens, max_summary_tokens, counter))
     picked = select_suffix(rest, units, keep_tokens, counter)
     if picked is None:  # the latest human message alone is over keep_tokens: keep just it
         last_h = max(k for k, u in enumerate(units) if u.kind == "human")
         kept_units = [units[last_h]]
+        need = sum(counter.count_message(rest[i]) for i in units[last_h].indices)
+        if max_tokens is not None and need > _room(head, max_tokens, max_summary_tokens, counter):
+            raise ContextBudgetError(
+                f"The latest human message takes {need} tokens, more than max_tokens={max_tokens} leaves after the "
+                f"system messages and a summary of up to {max_summary_tokens} tokens: raise max_tokens, or put "
+                "TrimNode(allow_partial=True) after the summariser."
+            )
     else:
         kept_units = picked[0]
     if keep_messages is not None and kept_units:
@@ -164,6 +180,19 @@ def plan_summary(
     kept = [m for i, m in enumerate(rest) if i in kept_idx]
     dropped = [m for i, m in enumerate(rest) if i not in kept_idx and not _pending(units, i)]
     return SummaryPlan(head, dropped, kept, previous, bool(dropped))
+
+
+def _room(head: Sequence[BaseMessage], max_tokens: int, max_summary_tokens: int, counter: MessageTokenCounter) -> int:
+    """Tokens of ``max_tokens`` left for the kept messages after the head and the longest summary."""
+    summary_cost = counter.count_message(summary_message("")) + max_summary_tokens + 1
+    room = max_tokens - sum(counter.count_message(m) for m in head) - summary_cost - counter.reply_priming
+    if room <= 0:
+        raise ContextBudgetError(
+            f"max_tokens={max_tokens} leaves no room for messages after the system messages (the memory block "
+            f"included) and a summary of up to {max_summary_tokens} tokens: raise max_tokens, or lower "
+            "max_summary_tokens or the memory block's budget (RecallNode(max_tokens=...))."
+        )
+    return room
 
 
 def _limit_messages(kept_units: list[Any], keep_messages: int) -> list[Any]:
@@ -244,9 +273,11 @@ class Summarizer:
     these: :meth:`plan` is pure, :meth:`run` / :meth:`arun` add at most one model call.
 
     Example:
-        >>> s = summarizer(None, trigger_messages=3, keep_messages=1)
+        >>> s = summarizer(model=None, trigger_messages=3, keep_messages=1)
         >>> (s.trigger_tokens, s.trigger_messages, s.keep_messages, s.max_summary_tokens)
         (None, 3, 1, 256)
+        >>> summarizer(model=None, max_tokens=1000).trigger_tokens  # the trigger defaults to the output budget
+        1000
     """
 
     model: Any
@@ -257,13 +288,14 @@ class Summarizer:
     keep_tokens: int | None
     keep_messages: int | None
     max_summary_tokens: int
+    max_tokens: int | None = None
 
     def plan(self, messages: Sequence[BaseMessage], running_summary: RunningSummary | dict | None = None) -> SummaryPlan:
         """:func:`plan_summary` with these options."""
         return plan_summary(
             messages, running_summary=running_summary, counter=self.counter, trigger_tokens=self.trigger_tokens,
             trigger_messages=self.trigger_messages, keep_tokens=self.keep_tokens, keep_messages=self.keep_messages,
-            max_summary_tokens=self.max_summary_tokens,
+            max_summary_tokens=self.max_summary_tokens, max_tokens=self.max_tokens,
         )
 
     def run(self, plan: SummaryPlan) -> SummaryResult:
@@ -294,9 +326,10 @@ class Summarizer:
 
 
 def summarizer(
-    model: Any = None,
     *,
+    model: Any = None,
     prompt: str = DEFAULT_SUMMARY_PROMPT,
+    max_tokens: int | None = None,
     trigger_tokens: int | None = None,
     trigger_messages: int | None = None,
     trigger_fraction: float | None = None,
@@ -310,13 +343,25 @@ def summarizer(
     """Check the options of :func:`summarize_history` once and bind them to ``model``.
 
     Raises:
-        ValueError: a bad combination (keep at or over its trigger, a fraction without a
-            context window); the message names the fix.
+        ValueError: a value out of range, or a bad combination (keep at or over its
+            trigger, a trigger over ``max_tokens``, a fraction without a context window);
+            the message names the fix.
     """
-    counter = as_counter(token_counter, model=tokenizer_model)
+    check_positive("summarizer", max_tokens=max_tokens, trigger_tokens=trigger_tokens,
+                   trigger_messages=trigger_messages, trigger_fraction=trigger_fraction, context_window=context_window,
+                   keep_tokens=keep_tokens, max_summary_tokens=max_summary_tokens)
+    check_non_negative("summarizer", keep_messages=keep_messages)
+    counter = as_counter(token_counter, tokenizer_model=tokenizer_model)
+    if max_tokens is not None:
+        if trigger_tokens is not None and trigger_tokens > max_tokens:
+            raise ValueError(
+                f"trigger_tokens ({trigger_tokens}) must not exceed max_tokens ({max_tokens}): an input between the two "
+                "would pass through over budget. Lower trigger_tokens or leave it out (it defaults to max_tokens)."
+            )
+        trigger_tokens = trigger_tokens if trigger_tokens is not None else max_tokens
     if trigger_fraction is not None:
         if not 0 < trigger_fraction <= 1:
-            raise ValueError(f"trigger_fraction must be in (0, 1], got {trigger_fraction}.")
+            raise ValueError(f"summarizer: trigger_fraction must be within (0, 1], got {trigger_fraction!r}.")
         window = context_window or _profile_window(model)
         if not window:
             raise ValueError("trigger_fraction needs context_window=... (the model has no profile with max_input_tokens).")
@@ -329,17 +374,19 @@ def summarizer(
     if trigger_messages is not None and keep_messages is not None and keep_messages >= trigger_messages:
         raise ValueError(f"keep_messages ({keep_messages}) must be below trigger_messages ({trigger_messages}).")
     return Summarizer(model, prompt, counter, trigger_tokens, trigger_messages, keep_tokens, keep_messages,
-                      max_summary_tokens)
+                      max_summary_tokens, max_tokens)
 
 
 class SummaryOptions(TypedDict, total=False):
     """The summariser options of ``SummarizationNode`` and ``SummaryMiddleware`` (keywords).
 
-    Give at least one trigger; summarisation starts when any trigger is exceeded.
+    Give ``max_tokens`` or at least one trigger; summarisation starts when any trigger is exceeded.
     """
 
     max_tokens: int | None
-    """Summarise when the input exceeds this many tokens (``trigger_tokens`` of the functions)."""
+    """The most tokens the node outputs (its model input); the token trigger defaults to it."""
+    trigger_tokens: int | None
+    """Summarise when the input exceeds this many tokens (default ``max_tokens``)."""
     trigger_messages: int | None
     """... or when more than this many messages are not yet summarised."""
     trigger_fraction: float | None
@@ -367,7 +414,7 @@ def summary_options(owner: str, model: Any, *, prompt: str, **options: Unpack[Su
         >>> summary_options("MyNode", None, prompt="{messages}")
         Traceback (most recent call last):
         ...
-        ValueError: Give MyNode a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.
+        ValueError: Give MyNode a budget or a trigger: max_tokens=, trigger_tokens=, trigger_messages= and/or trigger_fraction=.
 
     Raises:
         TypeError: an unknown option (the message lists the known ones).
@@ -377,9 +424,15 @@ def summary_options(owner: str, model: Any, *, prompt: str, **options: Unpack[Su
     if unknown:
         raise TypeError(f"{owner} got unknown option(s) {unknown}; the summary options are {sorted(SummaryOptions.__annotations__)}.")
     opts: dict[str, Any] = dict(options)
-    if opts.get("max_tokens") is None and opts.get("trigger_messages") is None and opts.get("trigger_fraction") is None:
-        raise ValueError(f"Give {owner} a trigger: max_tokens=, trigger_messages= and/or trigger_fraction=.")
-    return summarizer(model, prompt=prompt, trigger_tokens=opts.pop("max_tokens", None), **opts)
+    if all(opts.get(k) is None for k in ("max_tokens", "trigger_tokens", "trigger_messages", "trigger_fraction")):
+        raise ValueError(
+            f"Give {owner} a budget or a trigger: max_tokens=, trigger_tokens=, trigger_messages= and/or trigger_fraction="
+            "."
+        )
+    try:
+        return summarizer(model=model, prompt=prompt, **opts)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("summarizer:", f"{owner}:")) from None
 
 
 def summarize_history(
@@ -399,13 +452,14 @@ def summarize_history(
         prompt: template with ``{existing_summary}``, ``{messages}``, ``{max_words}``.
         **options: ``trigger_tokens``, ``trigger_messages``, ``trigger_fraction`` (with
             ``context_window`` or a model profile), any combination: summarise when any is
-            exceeded; ``keep_tokens`` / ``keep_messages``: recent part kept verbatim;
+            exceeded; ``max_tokens``: the most tokens of the result (the token trigger
+            defaults to it); ``keep_tokens`` / ``keep_messages``: recent part kept verbatim;
             ``max_summary_tokens`` (256); ``token_counter`` / ``tokenizer_model``.
 
     A model that fails (or whose context the request would overflow) is replaced by the
     extractive summary for that call, logged in one line.
     """
-    s = summarizer(model, prompt=prompt, **options)
+    s = summarizer(model=model, prompt=prompt, **options)
     return s.run(s.plan(messages, running_summary))
 
 
@@ -469,5 +523,5 @@ async def asummarize_history(
     **options: Any,
 ) -> SummaryResult:
     """Async :func:`summarize_history` (same options, same result)."""
-    s = summarizer(model, prompt=prompt, **options)
+    s = summarizer(model=model, prompt=prompt, **options)
     return await s.arun(s.plan(messages, running_summary))

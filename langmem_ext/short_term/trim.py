@@ -11,7 +11,7 @@ Example:
     >>> history = [SystemMessage("Be brief.")]
     >>> for i in range(10):
     ...     history += [HumanMessage(f"question {i} " * 20), AIMessage(f"answer {i} " * 20)]
-    >>> kept = trim_history(history, max_tokens=200, model="gpt-4o-mini")
+    >>> kept = trim_history(history, max_tokens=200, tokenizer_model="gpt-4o-mini")
     >>> [m.type for m in kept]
     ['system', 'human', 'ai']
     >>> kept[1].content.startswith("question 9")
@@ -21,9 +21,11 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from langmem_ext._options import check_positive, deprecated_options
 from langmem_ext.messages import message_text
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.messages import Unit, group_units, split_head
@@ -108,9 +110,10 @@ def trim_history(
     *,
     max_tokens: int,
     token_counter: MessageTokenCounter | TokenCounterLike | None = None,
-    model: str | None = None,
+    tokenizer_model: str | None = None,
     keep_system: bool = True,
     allow_partial: bool = False,
+    **deprecated: Any,
 ) -> list[BaseMessage]:
     """The most recent part of ``messages`` that fits ``max_tokens`` (input untouched).
 
@@ -118,8 +121,9 @@ def trim_history(
         messages: the history, oldest first.
         max_tokens: budget for the whole request (system messages and reply priming included).
         token_counter: a :class:`MessageTokenCounter` (reuse one across turns for its
-            cache) or a LangChain-style counter; default: tiktoken for ``model``.
-        model: model name for the default counter (default ``gpt-4o-mini``).
+            cache) or a LangChain-style counter; default: tiktoken for ``tokenizer_model``.
+        tokenizer_model: model name for the default counter (default ``gpt-4o-mini``;
+            ``model=`` is its deprecated name).
         keep_system: keep the leading system messages and the running summary.
         allow_partial: cut the latest human message's text to fit instead of raising.
 
@@ -127,9 +131,10 @@ def trim_history(
         ContextBudgetError: when the system messages, or the latest human message, do
             not fit ``max_tokens`` (and ``allow_partial`` is off).
     """
-    if max_tokens <= 0:
-        raise ValueError(f"max_tokens must be > 0, got {max_tokens}.")
-    counter = as_counter(token_counter, model=model)
+    tokenizer_model = deprecated_options("trim_history", deprecated, {"model": "tokenizer_model"},
+                                         tokenizer_model=tokenizer_model)["tokenizer_model"]
+    check_positive("trim_history", max_tokens=max_tokens)
+    counter = as_counter(token_counter, tokenizer_model=tokenizer_model)
     head, rest = split_head(messages)
     if not keep_system:
         head = []
@@ -138,7 +143,8 @@ def trim_history(
     if budget < 0:
         raise ContextBudgetError(
             f"The system messages alone take {head_cost + counter.reply_priming} tokens, over max_tokens={max_tokens}: "
-            "raise max_tokens or shorten the system prompt / summary."
+            "raise max_tokens, or shorten the system prompt, the memory block (RecallNode(max_tokens=...)) or the "
+            "running summary (max_summary_tokens=)."
         )
     units = group_units(rest)
     picked = select_suffix(rest, units, budget, counter)

@@ -8,7 +8,7 @@ over RESP3 the reply carries the warning ``"Timeout limit was reached"``; over R
 nothing at all marks it (a timed-out KNN answers ``[0]``, as if nothing matched).
 With ``ON_TIMEOUT fail`` the server answers the error ``Timeout limit was reached``.
 
-So the store sends ``TIMEOUT <query_timeout_ms>`` with every query on a RESP3 client,
+So the store sends ``TIMEOUT`` (its ``query_timeout``, in ms) with every query on a RESP3 client,
 retries a timed-out pipeline once and then raises :class:`SearchTimeoutError`; on a
 RESP2 client, where a timeout cannot be seen, it sends ``TIMEOUT 0`` (no server
 timeout: complete results, bounded by the client's socket timeout).
@@ -100,5 +100,5 @@ def timeout_error(ms: int) -> SearchTimeoutError:
     return SearchTimeoutError(
         f"A RediSearch query ran out of its {ms:,} ms timeout twice (the server was busy or the "
         "index is large) and would have returned partial results, so none were returned. Raise "
-        "the store's query_timeout_ms (None: no server timeout), or lighten the load on Redis."
+        "the store's query_timeout= (seconds; None: no server timeout), or lighten the load on Redis."
     )

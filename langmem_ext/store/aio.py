@@ -22,12 +22,12 @@ import redis.asyncio as aredis
 from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
 from redis.exceptions import NoScriptError, ResponseError
 
-from langmem_ext.connection import acheck_server, aconnect
+from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, acheck_server, aconnect
 from langmem_ext.limits import Limits
 from langmem_ext.store._namespaces import NamespaceCount
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
-from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT_MS, Gen
+from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT, Gen
 from langmem_ext.store.redis import RedisStore
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 
@@ -76,11 +76,13 @@ class AsyncRedisStore(RedisStore):
         *,
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
-        prefix: str = "langmem",
+        key_prefix: str | None = None,
         limits: Limits | None = None,
-        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
+        query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        **deprecated: Any,
     ) -> None:
-        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)  # type: ignore[arg-type]
+        super().__init__(client, index=index, ttl=ttl, key_prefix=key_prefix, limits=limits,  # type: ignore[arg-type]
+                         query_timeout=query_timeout, **deprecated)
         self._sync: redis.Redis | None = None
 
     @classmethod
@@ -91,13 +93,17 @@ class AsyncRedisStore(RedisStore):
         *,
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
-        prefix: str = "langmem",
+        key_prefix: str | None = None,
         limits: Limits | None = None,
-        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
+        query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        **deprecated: Any,
     ) -> AsyncIterator[AsyncRedisStore]:
         """A set-up store on a new asyncio connection to ``url``, closed on exit."""
-        client = aconnect(url)
-        store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)
+        client = aconnect(url, connect_timeout=connect_timeout, retries=retries)
+        store = cls(client, index=index, ttl=ttl, key_prefix=key_prefix, limits=limits, query_timeout=query_timeout,
+                    **deprecated)
         try:
             await store.asetup()
             yield store

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,8 +28,9 @@ from langgraph.store.base import (
     tokenize_path,
     validate_op_namespace,
 )
-from langgraph.store.base import _ensure_refresh
+from langgraph.store.base import NOT_PROVIDED, _ensure_refresh
 
+from langmem_ext._options import check_positive, deprecated_options
 from langmem_ext.limits import Limits
 from langmem_ext.store import _keys as K
 from langmem_ext.store._limits import check_namespace_limits, check_query_limit
@@ -61,8 +63,32 @@ from langmem_ext.store.schema import (
 
 __all__ = ["BaseRedisStore", "EmbeddingError"]
 
-#: Per-query RediSearch timeout (the server's own default is 500 ms, with partial results).
-DEFAULT_QUERY_TIMEOUT_MS = 2_000
+#: Per-query RediSearch timeout in seconds (the server's own default is 0.5 s, with partial results).
+DEFAULT_QUERY_TIMEOUT = 2.0
+DEFAULT_QUERY_TIMEOUT_MS = 2_000  # the same, in the milliseconds RediSearch's TIMEOUT takes
+#: Default key prefix of the store's Redis keys.
+DEFAULT_STORE_KEY_PREFIX = "langmem"
+
+
+def store_options(owner: str, legacy: dict[str, Any], *, key_prefix: str | None,
+                  query_timeout: float | None) -> tuple[str, int | None]:
+    """``(key_prefix, query timeout in ms)`` from the options as given (``prefix=`` and
+    ``query_timeout_ms=`` are deprecated names; ``query_timeout`` is in seconds, None: no timeout)."""
+    ms = legacy.pop("query_timeout_ms", NOT_PROVIDED)
+    opts = deprecated_options(owner, legacy, {"prefix": "key_prefix"}, key_prefix=key_prefix)
+    key_prefix = opts["key_prefix"] if opts["key_prefix"] is not None else DEFAULT_STORE_KEY_PREFIX
+    if ms is not NOT_PROVIDED:
+        if query_timeout != DEFAULT_QUERY_TIMEOUT:
+            raise TypeError(f"{owner}: give query_timeout= (seconds) only; query_timeout_ms= is its deprecated name.")
+        warnings.warn(f"{owner}(query_timeout_ms=...) is deprecated; use query_timeout=... in seconds.",
+                      DeprecationWarning, stacklevel=4)
+        if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or ms <= 0):
+            raise ValueError(f"{owner}: query_timeout_ms must be a positive int (or None: no server timeout), got {ms!r}.")
+        return key_prefix, ms
+    if query_timeout is None:
+        return key_prefix, None
+    check_positive(owner, query_timeout=query_timeout)
+    return key_prefix, max(1, round(float(query_timeout) * 1000))
 #: Numeric value paths given their own NUMERIC attribute; ranges on others are checked in Python.
 MAX_NUMERIC_PATHS = 256
 
@@ -125,6 +151,16 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, PutsMixin, BaseStore):
         self._touch_sha = sha1(TOUCH_LUA)
         self._idx = index_name(prefix)
         self._meta = K.meta_key(prefix)
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of every key of this store (``RedisStore(key_prefix=...)``)."""
+        return self.prefix
+
+    @property
+    def query_timeout(self) -> float | None:
+        """Each RediSearch query's timeout in seconds (None: no server timeout)."""
+        return None if self.query_timeout_ms is None else self.query_timeout_ms / 1000
 
     def _with_timeout(self, req: Pipe, client: Any) -> Pipe:
         """``req`` with each query's ``TIMEOUT``: ``query_timeout_ms`` where a timeout is

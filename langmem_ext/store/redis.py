@@ -20,12 +20,12 @@ from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, Se
 from redis.exceptions import NoScriptError, ResponseError
 
 from langmem_ext._wire import send_raw
-from langmem_ext.connection import check_server, connect
+from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, check_server, connect
 from langmem_ext.limits import Limits
 from langmem_ext.store._namespaces import NamespaceCount
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
-from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT_MS, BaseRedisStore, Gen
+from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT, BaseRedisStore, Gen, store_options
 from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 
 __all__ = ["RedisStore"]
@@ -77,9 +77,10 @@ class RedisStore(BaseRedisStore):
             defaults 16 / 100 / 50: recall@5 0.99 against exact search on real MiniLM
             embeddings), ``rrf_k``.
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; expiry is native.
-        prefix: key prefix, so several stores can share one Redis.
-        query_timeout_ms: each RediSearch query's ``TIMEOUT`` (default 2,000 ms; None: no
-            server timeout). A query that runs out of time is retried once, then raises
+        key_prefix: prefix of every key, so several stores can share one Redis (the same
+            option as ``RedisSaver``'s; ``prefix=`` is its deprecated name).
+        query_timeout: each RediSearch query's ``TIMEOUT`` in seconds (default 2.0; None: no
+            server timeout; ``query_timeout_ms=`` is its deprecated name, in milliseconds). A query that runs out of time is retried once, then raises
             :class:`~langmem_ext.store.SearchTimeoutError` instead of returning partial
             results. Over RESP2, where the server cannot report a timeout, queries are
             sent without one.
@@ -97,11 +98,13 @@ class RedisStore(BaseRedisStore):
         *,
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
-        prefix: str = "langmem",
+        key_prefix: str | None = None,
         limits: Limits | None = None,
-        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
+        query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        **deprecated: Any,
     ) -> None:
-        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)  # type: ignore[arg-type]
+        prefix, ms = store_options(type(self).__name__, deprecated, key_prefix=key_prefix, query_timeout=query_timeout)
+        super().__init__(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=ms)  # type: ignore[arg-type]
 
     @classmethod
     @contextmanager
@@ -111,14 +114,21 @@ class RedisStore(BaseRedisStore):
         *,
         index: RedisIndexConfig | None = None,
         ttl: TTLConfig | None = None,
-        prefix: str = "langmem",
+        key_prefix: str | None = None,
         limits: Limits | None = None,
-        query_timeout_ms: int | None = DEFAULT_QUERY_TIMEOUT_MS,
+        query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        **deprecated: Any,
     ) -> Iterator[RedisStore]:
-        """A set-up store on a new connection to ``url``, closed on exit."""
-        client = connect(url)
+        """A set-up store on a new connection to ``url``, closed on exit.
+
+        ``connect_timeout`` (seconds) and ``retries`` as ``RedisSaver.from_conn_string``'s.
+        """
+        client = connect(url, connect_timeout=connect_timeout, retries=retries)
         try:
-            store = cls(client, index=index, ttl=ttl, prefix=prefix, limits=limits, query_timeout_ms=query_timeout_ms)
+            store = cls(client, index=index, ttl=ttl, key_prefix=key_prefix, limits=limits, query_timeout=query_timeout,
+                        **deprecated)
             store.setup()
             yield store
         finally:

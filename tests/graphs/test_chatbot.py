@@ -38,7 +38,7 @@ def test_model_input_stays_within_budget_while_history_grows(backends) -> None:
     graph = chatbot.build_graph(checkpointer=saver, store=store, model=model, context_budget=300)
     for i in range(10):
         state = graph.invoke({"messages": [HumanMessage(f"Turn {i}: my cousin number {i} lives in town {i} and likes sport {i}.")]}, cfg("t1"))
-    counter = MessageTokenCounter(model="gpt-4o-mini")
+    counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
     assert len(state["messages"]) == 20  # the checkpointer keeps the whole thread
     assert counter(state["messages"]) > 1.5 * 300  # ... well beyond the budget
     assert all(counter(seen) <= 300 for seen in model.inputs)
@@ -72,6 +72,7 @@ async def test_async_invocation_on_async_backends(abackends) -> None:
     assert any("biologist" in i.value["content"] for i in found)
     state = await graph.ainvoke({"messages": [HumanMessage("What work do I do?")]}, cfg("y", "ana"))
     assert "biologist" in state["messages"][-1].content
+    await chatbot.await_reflection(graph)
 
 
 def test_studio_graph_is_compiled_without_backends() -> None:

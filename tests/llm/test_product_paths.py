@@ -81,7 +81,7 @@ def turns_of(messages: int) -> list[HumanMessage]:
 
 def summary_graph(model) -> object:
     graph = StateGraph(ShortTermState)
-    graph.add_node("summarize", SummarizationNode(model, max_tokens=300, keep_tokens=120, max_summary_tokens=64))
+    graph.add_node("summarize", SummarizationNode(model=model, max_tokens=300, keep_tokens=120, max_summary_tokens=64))
     graph.add_edge(START, "summarize")
     return graph.compile(checkpointer=InMemorySaver())
 
@@ -131,7 +131,7 @@ def scores_for(request: FakeRequest) -> Reply:
 
 def test_llm_scorer_adapts_to_a_server_without_json_schema() -> None:
     with FakeOpenAIServer(handler=Scripted(score=scores_for), json_schema=False) as server:
-        node = ImportanceFilterNode(max_tokens=400, scorer=LLMScorer(chat_model(server), batch_size=10))
+        node = ImportanceFilterNode(max_tokens=400, scorer=LLMScorer(model=chat_model(server), batch_size=10))
         msgs = [HumanMessage("I collect stamps.", id="a"), AIMessage("ok", id="b"), HumanMessage("hi", id="c")]
         out = node.invoke({"messages": msgs})
         assert out["importance_scores"] == {"a": 9.0, "b": 2.0, "c": 2.0}
@@ -143,7 +143,7 @@ def test_llm_scorer_adapts_to_a_server_without_json_schema() -> None:
 
 def test_llm_scorer_falls_back_to_the_heuristic() -> None:
     with FakeOpenAIServer(handler=Scripted(score=lambda r: Reply.raw("eight, I think"))) as server:
-        node = ImportanceFilterNode(max_tokens=400, scorer=LLMScorer(chat_model(server)))
+        node = ImportanceFilterNode(max_tokens=400, scorer=LLMScorer(model=chat_model(server)))
         msgs = [HumanMessage("My sister Maria lives in Porto since 2019.", id="a"), HumanMessage("ok", id="b")]
         scores = node.invoke({"messages": msgs})["importance_scores"]
         assert scores["a"] > scores["b"]  # heuristic scores, not a crash
@@ -175,7 +175,7 @@ def test_reflection_keeps_grounded_facts_and_never_an_assistant_claim() -> None:
            {"op": "insert", "kind": "semantic", "target": "", "content": "User likes jazz", "importance": 42}]
     with FakeOpenAIServer(handler=Scripted(reflection=reflection_answer(ops))) as server:
         store = InMemoryStore()
-        result = ReflectionNode(chat_model(server), store=store).reflect(CONVERSATION, config=CONFIG)
+        result = ReflectionNode(model=chat_model(server), store=store).reflect(CONVERSATION, config=CONFIG)
         assert result.fallback is None and result.requests == 1
         assert contents(store) == ["User is vegetarian", "User lives in Porto"]
         stored = store.search(("memories", "u1", "semantic"))[0].value
@@ -193,7 +193,7 @@ def test_reflection_keeps_grounded_facts_and_never_an_assistant_claim() -> None:
 def test_failed_reflection_keeps_the_users_facts_offline_and_a_dead_letter(bad) -> None:
     with FakeOpenAIServer(handler=Scripted(reflection=lambda r: bad)) as server:
         store = InMemoryStore()
-        node = ReflectionNode(chat_model(server), store=store)
+        node = ReflectionNode(model=chat_model(server), store=store)
         started = time.monotonic()
         result = node.reflect(CONVERSATION, config=CONFIG)
         assert time.monotonic() - started < 2 * POLICY.timeout + 2
@@ -212,10 +212,10 @@ def test_failed_reflection_keeps_the_users_facts_offline_and_a_dead_letter(bad) 
 def test_valid_but_empty_answers_do_not_skip_the_users_facts() -> None:
     with FakeOpenAIServer(handler=Scripted()) as server:  # {"operations": []} every time
         store = InMemoryStore()
-        result = ReflectionNode(chat_model(server), store=store).reflect(CONVERSATION, config=CONFIG)
+        result = ReflectionNode(model=chat_model(server), store=store).reflect(CONVERSATION, config=CONFIG)
         assert result.fallback.startswith("empty") and "User lives in Porto" in contents(store)
         chit_chat = [HumanMessage("ok thanks", id="h2"), AIMessage("You're welcome.", id="a2")]
-        again = ReflectionNode(chat_model(server), store=store).reflect([*CONVERSATION, *chit_chat], config=CONFIG)
+        again = ReflectionNode(model=chat_model(server), store=store).reflect([*CONVERSATION, *chit_chat], config=CONFIG)
         assert again.fallback is None and again.messages == 2  # nothing to remember: deliberately skipped
 
 

@@ -39,13 +39,13 @@ RYE = ops({"action": "insert", "kind": "semantic", "memory": {"content": "User l
 
 def test_a_failing_model_writes_offline_keeps_a_dead_letter_and_is_retried_later(store):
     model = failing(2)
-    executor = ReflectionExecutor(ReflectionNode(model), delay=0, max_retries=1, backoff=0)
+    executor = ReflectionExecutor(ReflectionNode(model=model), delay=0, max_retries=1, backoff=0)
     executor.submit(MSGS, config=CONFIG, store=store)
     executor.flush(timeout=30)
     # one call and its one retry (the one policy; the executor adds none), then the offline extractor
     assert len(model.calls) == 2 and contents(store) == ["User likes rye bread"]
     # persisted in the store, not only in this executor: a fresh one (another process) sees it
-    other = ReflectionExecutor(ReflectionNode(model))
+    other = ReflectionExecutor(ReflectionNode(model=model))
     [letter] = other.dead_letters(store)
     assert (letter.thread_id, letter.attempts, letter.configurable) == ("t1", 1, {"user_id": "u1", "thread_id": "t1"})
     assert "RuntimeError: 429 rate limited (1)" in letter.error
@@ -65,7 +65,7 @@ def test_a_failing_model_writes_offline_keeps_a_dead_letter_and_is_retried_later
 
 async def test_async_dead_letter_and_retry(store):
     model = failing(2)
-    executor = ReflectionExecutor(ReflectionNode(model), delay=0, max_retries=1, backoff=0)
+    executor = ReflectionExecutor(ReflectionNode(model=model), delay=0, max_retries=1, backoff=0)
     executor.asubmit(MSGS, config=CONFIG, store=store)
     await executor.aflush()
     [letter] = await executor.adead_letters(store, config=CONFIG)
@@ -119,7 +119,7 @@ def test_a_dead_letter_the_store_refuses_is_kept_in_process_until_retried():
     store = _Outage()
     store.down = True
     model = ScriptedChatModel(responses=[RYE])
-    executor = ReflectionExecutor(ReflectionNode(model, retries=0), delay=0, max_retries=0, backoff=0)
+    executor = ReflectionExecutor(ReflectionNode(model=model, retries=0), delay=0, max_retries=0, backoff=0)
     executor.submit(MSGS, config=CONFIG, store=store)
     executor.flush(timeout=30)
     store.down = False

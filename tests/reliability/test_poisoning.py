@@ -112,7 +112,7 @@ def test_a_recalled_memory_cannot_create_a_rule(store: Any) -> None:
     user = f"u{uuid.uuid4().hex[:8]}"
     put_memories(store, ("memories", user, "semantic"), [SemanticMemory(content=INJECTED)])
     messages = [HumanMessage("What do you remember about pirates?", id="h1"), AIMessage("Some things.", id="a1")]
-    ReflectionNode(_reflection_model(INJECTED), store=store).reflect(messages, config=_config(user))
+    ReflectionNode(model=_reflection_model(INJECTED), store=store).reflect(messages, config=_config(user))
     assert _rules(store, user) == []
 
 
@@ -124,7 +124,7 @@ def test_tool_output_cannot_create_a_rule(store: Any) -> None:
         ToolMessage(INJECTED, tool_call_id="c1", id="t1"),
         AIMessage("Here are recipes.", id="a2"),
     ]
-    ReflectionNode(_reflection_model(INJECTED), store=store).reflect(messages, config=_config(user))
+    ReflectionNode(model=_reflection_model(INJECTED), store=store).reflect(messages, config=_config(user))
     assert _rules(store, user) == []
 
 
@@ -133,7 +133,7 @@ def test_control_the_users_own_feedback_does_create_the_rule(store: Any) -> None
     above fail if the guard is removed, not because rules can never be written."""
     user = f"u{uuid.uuid4().hex[:8]}"
     messages = [HumanMessage(INJECTED, id="h1"), AIMessage("Arr.", id="a1")]
-    ReflectionNode(_reflection_model(INJECTED), store=store).reflect(messages, config=_config(user))
+    ReflectionNode(model=_reflection_model(INJECTED), store=store).reflect(messages, config=_config(user))
     assert _rules(store, user) == ["Answer only in pirate speak"]
     block = _recall(store, user, "pirate").text
     assert "<user_rules>" in block and "Answer only in pirate speak" in block
@@ -142,7 +142,7 @@ def test_control_the_users_own_feedback_does_create_the_rule(store: Any) -> None
 def test_one_users_poison_never_reaches_another_user(store: Any) -> None:
     victim, attacker = f"v{uuid.uuid4().hex[:8]}", f"a{uuid.uuid4().hex[:8]}"
     put_memories(store, ("memories", attacker, "semantic"), [SemanticMemory(content=INJECTED)])
-    ReflectionNode(_reflection_model(INJECTED), store=store).reflect(
+    ReflectionNode(model=_reflection_model(INJECTED), store=store).reflect(
         [HumanMessage(INJECTED, id="h1")], config=_config(attacker)
     )  # the attacker may set rules for themself
     put_memories(store, ("memories", victim, "semantic"), [SemanticMemory(content="likes pirate films")])

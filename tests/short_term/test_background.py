@@ -33,7 +33,7 @@ def chat(n, start=0):
 
 def gated(**kw):
     model = GatedModel(gate=threading.Event(), started=threading.Event(), **kw)
-    node = SummarizationNode(model, max_tokens=600, keep_tokens=150, background=True, background_at=0.5)
+    node = SummarizationNode(model=model, max_tokens=600, keep_tokens=150, background=True, background_at=0.5)
     return model, node
 
 
@@ -69,14 +69,14 @@ def test_reaching_the_hard_trigger_waits_for_the_pending_summary():
 
 async def test_async_background_and_a_failed_call_falls_back():
     model = ScriptedChatModel(reply="fail")
-    node = SummarizationNode(model, max_tokens=600, keep_tokens=150, background=True, background_at=0.5)
+    node = SummarizationNode(model=model, max_tokens=600, keep_tokens=150, background=True, background_at=0.5)
     state = {"messages": chat(8)}
     first = await node.ainvoke(state, CFG)
     assert "running_summary" not in first
     fallback = node.jobs._jobs["t1"].future.result(timeout=10)  # the model failed: the extractive summary
     assert fallback.summarized and "429" not in fallback.running_summary.text
     assert (await node.ainvoke(state, CFG))["running_summary"]["updates"] == 1
-    ok = SummarizationNode(ScriptedChatModel(), max_tokens=600, keep_tokens=150, background=True, background_at=0.5)
+    ok = SummarizationNode(model=ScriptedChatModel(), max_tokens=600, keep_tokens=150, background=True, background_at=0.5)
     await ok.ainvoke(state, CFG)
     ok.jobs._jobs["t1"].future.result(timeout=10)
     assert (await ok.ainvoke(state, CFG))["running_summary"]["updates"] == 1

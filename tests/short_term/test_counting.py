@@ -6,7 +6,7 @@ from langmem_ext.tokens import count_text_tokens
 
 
 def test_overheads_follow_openai_chat_format():
-    c = MessageTokenCounter(model="gpt-4o")
+    c = MessageTokenCounter(tokenizer_model="gpt-4o")
     text = "The quick brown fox jumps over the lazy dog."
     assert c.count_message(HumanMessage(text)) == count_text_tokens(text, model="gpt-4o") + 4
     named = HumanMessage(text, name="ada")
@@ -25,7 +25,7 @@ def test_tool_call_arguments_and_ids_are_counted():
 
 def test_model_chooses_the_encoding():
     text = "naïve café déjà vu — 日本語のテキスト " * 5
-    assert MessageTokenCounter(model="gpt-4o").text_tokens(text) != MessageTokenCounter(model="gpt-4").text_tokens(text)
+    assert MessageTokenCounter(tokenizer_model="gpt-4o").text_tokens(text) != MessageTokenCounter(tokenizer_model="gpt-4").text_tokens(text)
 
 
 def test_cache_hits_by_id_and_recounts_edited_content():

@@ -40,7 +40,7 @@ def test_novelty_with_passed_in_embeddings():
 
 def test_llm_scorer_batches_and_fills_gaps():
     model = ScriptedChatModel(structured=lambda prompt: {"scores": [{"index": 0, "score": 9}]})
-    scorer = LLMScorer(model, batch_size=2)
+    scorer = LLMScorer(model=model, batch_size=2)
     out = scorer.score([HumanMessage(str(i)) for i in range(5)])
     assert out == [9.0, 5.0, 9.0, 5.0, 9.0] and model.calls == 3
     assert "[1] User: 3" in model.prompts[1]
@@ -129,9 +129,10 @@ async def test_llm_scorer_async_in_the_filter_node():
     from langmem_ext.short_term import ImportanceFilterNode
 
     model = ScriptedChatModel(structured=lambda prompt: {"scores": [{"index": 0, "score": 10}, {"index": 1, "score": 1}]})
-    node = ImportanceFilterNode(max_tokens=500, scorer=LLMScorer(model, batch_size=2))
-    update = await node.ainvoke({"messages": conversation()[:5]})
-    assert list(update["importance_scores"].values()) == [10.0, 1.0, 10.0, 1.0, 10.0] and model.calls == 3
+    node = ImportanceFilterNode(max_tokens=500, scorer=LLMScorer(model=model, batch_size=2))
+    update = await node.ainvoke({"messages": conversation()[:5]})  # a system prompt + 4 turns' messages
+    # the system prompt always leads the model input: it is never scored (no model call for it)
+    assert list(update["importance_scores"].values()) == [10.0, 1.0, 10.0, 1.0] and model.calls == 2
 
 
 def test_importance_filter_is_shared_by_node_and_middleware_and_scores_only_new_messages():

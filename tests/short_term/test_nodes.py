@@ -54,7 +54,7 @@ def chat(n, start=0):
 def test_view_mode_leaves_history_and_rewrite_mode_replaces_it():
     state = {"messages": [SystemMessage("sys", id="s"), *chat(10)]}
     view = TrimNode(max_tokens=80).invoke(state)
-    assert set(view) == {"llm_input_messages"} and view["llm_input_messages"][0].id == "s"
+    assert set(view) == {"llm_input_messages", "llm_input_source"} and view["llm_input_messages"][0].id == "s"
     rewrite = TrimNode(max_tokens=80, output_messages_key="messages").invoke(state)
     assert isinstance(rewrite["messages"][0], RemoveMessage) and rewrite["messages"][0].id == REMOVE_ALL_MESSAGES
     assert rewrite["messages"][1:] == view["llm_input_messages"]
@@ -75,7 +75,7 @@ def test_deletion_node_uses_targeted_removals_and_runtime_ids():
 def test_summary_node_in_a_checkpointed_graph_updates_within_tool_loops():
     """langmem#118: the running summary must keep up inside one long tool loop."""
     model = ScriptedChatModel()
-    summarize = SummarizationNode(model, max_tokens=300, keep_tokens=120, max_summary_tokens=60)
+    summarize = SummarizationNode(model=model, max_tokens=300, keep_tokens=120, max_summary_tokens=60)
     graph = StateGraph(ShortTermState)
     graph.add_node("summarize", summarize)
     graph.add_edge(START, "summarize")
@@ -102,7 +102,7 @@ def test_summary_node_in_a_checkpointed_graph_updates_within_tool_loops():
 
 def test_failed_summary_falls_back_and_the_turn_goes_on():
     graph = StateGraph(ShortTermState)
-    graph.add_node("summarize", SummarizationNode(ScriptedChatModel(reply="fail"), max_tokens=200,
+    graph.add_node("summarize", SummarizationNode(model=ScriptedChatModel(reply="fail"), trigger_tokens=200,
                                                   output_messages_key="messages"))
     graph.add_edge(START, "summarize")
     app = graph.compile(checkpointer=InMemorySaver())
@@ -117,14 +117,14 @@ async def test_filter_summarise_trim_chain_runs_async_in_a_graph():
     model = ScriptedChatModel()
     graph = StateGraph(ShortTermState)
     graph.add_node("filter", ImportanceFilterNode(max_tokens=600))
-    graph.add_node("summarize", SummarizationNode(model, max_tokens=400, input_messages_key="llm_input_messages"))
-    graph.add_node("trim", TrimNode(max_tokens=250, input_messages_key="llm_input_messages"))
+    graph.add_node("summarize", SummarizationNode(model=model, max_tokens=400))  # builds on the filter's output
+    graph.add_node("trim", TrimNode(max_tokens=250))
     graph.add_edge(START, "filter")
     graph.add_edge("filter", "summarize")
     graph.add_edge("summarize", "trim")
     app = graph.compile()
     out = await app.ainvoke({"messages": [SystemMessage("sys", id="s"), *chat(20)]})
-    assert len(out["messages"]) == 41 and len(out["importance_scores"]) == 41
+    assert len(out["messages"]) == 41 and len(out["importance_scores"]) == 40  # the system prompt is never scored
     view = out["llm_input_messages"]
     assert COUNTER(view) <= 250 and view[1].id == SUMMARY_MESSAGE_ID and model.calls == 1
     assert_valid(view)

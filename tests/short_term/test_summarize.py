@@ -169,15 +169,15 @@ def test_summary_options_are_checked_once_and_shared_by_node_and_middleware():
     middleware = SummaryMiddleware(**options).summarizer
     fields = ("trigger_tokens", "trigger_messages", "keep_tokens", "keep_messages", "max_summary_tokens")
     assert [getattr(node, f) for f in fields] == [getattr(middleware, f) for f in fields] == [400, None, 100, None, 60]
-    # max_tokens (node/middleware) and trigger_tokens (functions) are the same trigger: the smaller one wins
+    # max_tokens is the output budget; the token trigger defaults to it, and the smaller trigger wins
     assert summary_options("X", None, prompt="p", max_tokens=300, trigger_fraction=0.5, context_window=800).trigger_tokens == 300
     # the bound summariser gives what summarize_history gives
     history = chat(10)
-    s = summarizer(None, trigger_tokens=400, keep_tokens=150)
+    s = summarizer(model=None, trigger_tokens=400, keep_tokens=150)
     assert s.run(s.plan(history)).messages == summarize_history(history, trigger_tokens=400, keep_tokens=150).messages
-    with pytest.raises(ValueError, match="Give SummaryMiddleware a trigger: max_tokens="):
+    with pytest.raises(ValueError, match="Give SummaryMiddleware a budget or a trigger: max_tokens="):
         SummaryMiddleware(keep_tokens=10)
-    with pytest.raises(ValueError, match="Give SummarizationNode a trigger"):
+    with pytest.raises(ValueError, match="Give SummarizationNode a budget or a trigger"):
         SummarizationNode(context_window=800)
     with pytest.raises(TypeError, match=r"SummarizationNode got unknown option\(s\) \['max_token'\]"):
         SummarizationNode(max_token=100)
@@ -188,7 +188,7 @@ def test_summary_options_are_checked_once_and_shared_by_node_and_middleware():
 def test_softened_summarizer_lowers_every_trigger_and_checks_the_keeps():
     from langmem_ext.short_term.summarize import summarizer
 
-    s = summarizer(None, trigger_tokens=1000, trigger_messages=20, keep_tokens=300, keep_messages=5)
+    s = summarizer(model=None, trigger_tokens=1000, trigger_messages=20, keep_tokens=300, keep_messages=5)
     soft = s.softened(0.5)
     assert (soft.trigger_tokens, soft.trigger_messages, soft.keep_tokens, soft.keep_messages) == (500, 10, 300, 5)
     assert s.trigger_tokens == 1000  # frozen original untouched

@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langmem_ext.short_term import ContextBudgetError, MessageTokenCounter, trim_history
 from tests.short_term._conversations import assert_valid, conversations, is_subsequence
 
-COUNTER = MessageTokenCounter(model="gpt-4o-mini")
+COUNTER = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
 
 
 def tool_loop():

@@ -32,7 +32,7 @@ class FreshStore(_Base):  # type: ignore[misc, valid-type]
 
     def __init__(self, *, index: Any = None, ttl: Any = None) -> None:
         client = aconnect(_URL) if _ASYNC else connect(_URL)
-        super().__init__(client, index=index, ttl=ttl, prefix=f"lgt{os.getpid()}x{next(_counter)}")
+        super().__init__(client, index=index, ttl=ttl, key_prefix=f"lgt{os.getpid()}x{next(_counter)}")
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ def store_cls(request: pytest.FixtureRequest) -> type[RedisStore]:
 
 @pytest.fixture
 async def make_store(store_cls: type[RedisStore], redis_url: str) -> AsyncIterator[Any]:
-    """``make_store(index=..., ttl=..., prefix=...)`` -> a set-up store of the parametrised class."""
+    """``make_store(index=..., ttl=..., key_prefix=...)`` -> a set-up store of the parametrised class."""
     made: list[RedisStore] = []
 
     async def make(**kwargs: Any) -> RedisStore:

@@ -54,7 +54,7 @@ async def test_the_defaults_apply_and_none_disables(make_store):
     assert default.limits == Limits()
     with pytest.raises(LimitExceededError, match="namespace_labels=16"):
         await _batch(default, [PutOp(tuple(f"l{i}" for i in range(17)), "k", {"a": 1})])
-    free = await make_store(limits=NO_LIMITS, prefix="free")
+    free = await make_store(limits=NO_LIMITS, key_prefix="free")
     deep = tuple(f"l{i}" for i in range(17))
     await _batch(free, [PutOp(deep, "k" * 2000, {"a": "b" * (2**20 + 1)})])
     (item,) = await _batch(free, [SearchOp(deep[:3])])

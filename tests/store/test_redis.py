@@ -69,7 +69,7 @@ def test_namespaces_differing_only_in_punctuation_never_mix(redis_url: str) -> N
     key=st.text(max_size=8),
 )
 def test_any_namespace_and_key_round_trip(redis_client: Any, ns: list[str], key: str) -> None:
-    store = RedisStore(redis_client, prefix="prop")
+    store = RedisStore(redis_client, key_prefix="prop")
     store.put(tuple(ns), key, {"key": key})
     assert store.get(tuple(ns), key).value == {"key": key}
     assert any(i.key == key for i in store.search(tuple(ns[:1]), limit=1000))
@@ -119,7 +119,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from
 )
 def test_filters_select_what_inmemorystore_selects(redis_client: Any, docs: list[dict[str, Any]], flt: dict[str, Any]) -> None:
     redis_client.flushall()
-    ours, ref = RedisStore(redis_client, prefix="diff"), InMemoryStore()
+    ours, ref = RedisStore(redis_client, key_prefix="diff"), InMemoryStore()
     for i, doc in enumerate(docs):
         ours.put(("d",), str(i), doc)
         ref.put(("d",), str(i), doc)
@@ -162,7 +162,7 @@ async def test_one_embed_call_per_batch_and_no_reembed_when_text_unchanged(make_
 
 
 async def test_multi_vector_items_score_by_best_field_and_delete_cleanly(make_store: Any, embeddings: WordEmbeddings, redis_client: Any) -> None:
-    store = await make_store(index={"dims": DIMS, "embed": embeddings, "fields": ["a", "b"]}, prefix="mv")
+    store = await make_store(index={"dims": DIMS, "embed": embeddings, "fields": ["a", "b"]}, key_prefix="mv")
     await store.aput(("n",), "x", {"a": "alpha words", "b": "beta words"})
     await store.aput(("n",), "y", {"a": "gamma", "b": "delta"})
     await store.aput(("n",), "x", {"a": "alpha words", "b": "beta words", "c": 1})  # reuses both vectors
@@ -200,7 +200,7 @@ async def test_batch_modes_rank_each_search_op_and_reject_misuse(make_store: Any
         with pytest.raises(ValueError, match=match):
             await store.abatch([op, PutOp(("m",), "new", {"text": "x"})], modes=modes)
     assert await store.aget(("m",), "new") is None
-    plain = await make_store(prefix="plain")
+    plain = await make_store(key_prefix="plain")
     assert plain.search_modes == ()
     with pytest.raises(ValueError, match="need a store created with index"):
         await plain.abatch([op], modes={0: "vector"})
@@ -217,7 +217,7 @@ def test_sync_batch_modes(redis_url: str, embeddings: WordEmbeddings) -> None:
 
 async def test_put_index_false_keeps_previous_vectors_as_inmemorystore(make_store: Any, embeddings: WordEmbeddings) -> None:
     index = {"dims": DIMS, "embed": embeddings, "fields": ["a", "b"]}
-    store, mem = await make_store(index=index, prefix="keep"), InMemoryStore(index=index)  # type: ignore[arg-type]
+    store, mem = await make_store(index=index, key_prefix="keep"), InMemoryStore(index=index)  # type: ignore[arg-type]
     for s in (store, mem):
         await s.aput(("n",), "x", {"a": "zebras in the wild", "b": "beta words"})
         await s.aput(("n",), "y", {"a": "a note about lunch", "b": "gamma"})
@@ -236,7 +236,7 @@ async def test_put_index_false_keeps_previous_vectors_as_inmemorystore(make_stor
 
 
 async def test_ttl_native_expiry_and_refresh(make_store: Any, redis_client: Any) -> None:
-    store = await make_store(ttl={"default_ttl": 10, "refresh_on_read": True}, prefix="ttl")
+    store = await make_store(ttl={"default_ttl": 10, "refresh_on_read": True}, key_prefix="ttl")
     await store.aput(("t",), "k", {"v": 1})
     await store.aput(("t",), "forever", {"v": 2}, ttl=None)
     (rkey,) = [k for k in redis_client.keys("ttl:i:*") if redis_client.pttl(k) > 0]
@@ -337,14 +337,14 @@ def test_numeric_paths_beyond_the_cap_are_filtered_in_python(redis_client: Any, 
     from langmem_ext.store import base
 
     monkeypatch.setattr(base, "MAX_NUMERIC_PATHS", 2)
-    store = RedisStore(redis_client, prefix="cap")
+    store = RedisStore(redis_client, key_prefix="cap")
     for i in range(6):
         store.put(("c",), f"k{i}", {f"p{j}": i for j in range(4)})
     assert len(store._numeric) == 2 and store._numeric_full
     hits = store.search(("c",), filter={"p3": {"$gte": 2}, "p0": {"$lt": 5}}, limit=2, offset=1)
     assert sorted(h.key for h in store.search(("c",), filter={"p3": {"$gte": 2}}, limit=10)) == ["k2", "k3", "k4", "k5"]
     assert len(hits) == 2 and all(2 <= h.value["p3"] < 5 for h in hits)
-    fresh = RedisStore(redis_client, prefix="cap")  # another process learns the same from Redis
+    fresh = RedisStore(redis_client, key_prefix="cap")  # another process learns the same from Redis
     assert len(fresh.search(("c",), filter={"p2": {"$lt": 1}})) == 1
 
 
@@ -353,7 +353,7 @@ async def test_async_from_conn_string_and_concurrent_cas(redis_url: str) -> None
 
     from langmem_ext.store import AsyncRedisStore
 
-    async with AsyncRedisStore.from_conn_string(redis_url, prefix="acas") as store:
+    async with AsyncRedisStore.from_conn_string(redis_url, key_prefix="acas") as store:
         async def bump() -> None:
             while True:
                 item, version = await store.aget_with_version(("c",), "ctr")

@@ -40,7 +40,7 @@ def _fill(client: redis.Redis, store: RedisStore) -> list[str]:
 @pytest.fixture(scope="module")
 def big(redis_server: str) -> Any:
     client = connect(redis_server)
-    store = RedisStore(client, prefix="bigtimeout")
+    store = RedisStore(client, key_prefix="bigtimeout")
     store.setup()
     newest = _fill(client, store)
     yield newest
@@ -51,10 +51,10 @@ def big(redis_server: str) -> Any:
 async def test_a_query_that_runs_out_of_time_raises(big, redis_server):
     for cls in (RedisStore, AsyncRedisStore):
         client = aconnect(redis_server) if cls is AsyncRedisStore else connect(redis_server)
-        store = cls(client, prefix="bigtimeout", query_timeout_ms=1)
-        with pytest.raises(SearchTimeoutError, match="1 ms timeout twice.*query_timeout_ms"):
+        store = cls(client, key_prefix="bigtimeout", query_timeout=0.001)
+        with pytest.raises(SearchTimeoutError, match="1 ms timeout twice.*query_timeout="):
             await store.asearch(("u",), limit=5) if cls is AsyncRedisStore else store.search(("u",), limit=5)
-        patient = cls(client, prefix="bigtimeout", query_timeout_ms=None)  # control: complete results
+        patient = cls(client, key_prefix="bigtimeout", query_timeout=None)  # control: complete results
         hits = await patient.asearch(("u",), limit=5) if cls is AsyncRedisStore else patient.search(("u",), limit=5)
         assert [h.key for h in hits] == big
         await client.aclose() if cls is AsyncRedisStore else client.close()
@@ -63,7 +63,7 @@ async def test_a_query_that_runs_out_of_time_raises(big, redis_server):
 def test_resp2_clients_get_complete_results_since_a_timeout_would_be_invisible(big, redis_server):
     client = connect(redis_server, protocol=2)
     assert not speaks_resp3(client)
-    store = RedisStore(client, prefix="bigtimeout", query_timeout_ms=1)
+    store = RedisStore(client, key_prefix="bigtimeout", query_timeout=0.001)
     assert [h.key for h in store.search(("u",), limit=5)] == big
     client.close()
 
@@ -73,7 +73,7 @@ def test_on_timeout_fail_servers_raise_the_same_error(big, redis_server):
     client.execute_command("FT.CONFIG", "SET", "ON_TIMEOUT", "fail")
     try:
         with pytest.raises(SearchTimeoutError):
-            RedisStore(client, prefix="bigtimeout", query_timeout_ms=1).search(("u",), limit=5)
+            RedisStore(client, key_prefix="bigtimeout", query_timeout=0.001).search(("u",), limit=5)
     finally:
         client.execute_command("FT.CONFIG", "SET", "ON_TIMEOUT", "return")
         client.close()
@@ -89,7 +89,19 @@ def test_timeout_helpers():
     assert speaks_resp3(redis.Redis(protocol=3)) and not speaks_resp3(redis.Redis(protocol=2))
 
 
-@pytest.mark.parametrize("bad", [0, -5, 1.5, True])
-def test_query_timeout_ms_must_be_positive(bad):
-    with pytest.raises(ValueError, match="query_timeout_ms"):
-        RedisStore(redis.Redis(), query_timeout_ms=bad)  # checked before any I/O
+@pytest.mark.parametrize("bad", [0, -5, -0.5, True])
+def test_query_timeout_must_be_positive(bad):
+    with pytest.raises(ValueError, match="RedisStore: query_timeout must be > 0"):
+        RedisStore(redis.Redis(), query_timeout=bad)  # checked before any I/O
+
+
+def test_the_deprecated_names_still_work_and_say_so():
+    with pytest.warns(DeprecationWarning, match="query_timeout_ms"):
+        store = RedisStore(redis.Redis(), query_timeout_ms=1500)
+    assert store.query_timeout == 1.5
+    with pytest.warns(DeprecationWarning, match=r"prefix=\.\.\.\) is deprecated; use key_prefix"):
+        assert RedisStore(redis.Redis(), prefix="old").key_prefix == "old"
+    with pytest.raises(ValueError, match="query_timeout_ms must be a positive int"), pytest.warns(DeprecationWarning):
+        RedisStore(redis.Redis(), query_timeout_ms=0)
+    with pytest.raises(TypeError, match="key_prefix= only"):
+        RedisStore(redis.Redis(), prefix="a", key_prefix="b")

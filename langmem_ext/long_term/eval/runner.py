@@ -203,6 +203,6 @@ def _make_store(
     client = connect(redis_url)
     stack.callback(client.close)
     store = RedisStore(client, index={"dims": dims, "embed": embeddings, "fields": ["content"]},
-                       prefix="langmem-ext-eval")
+                       key_prefix="langmem-ext-eval")
     store.setup()
     return store, cache
