@@ -124,8 +124,6 @@ def resolve_model(model: Any) -> Any:
         from langmem_ext.models import default_memory_model
 
         return default_memory_model()
-    if isinstance(model, str):
-        from langmem_ext.models import load_chat_model
+    from langmem_ext.models import as_chat_model
 
-        return load_chat_model(model)
-    return model
+    return as_chat_model(model)

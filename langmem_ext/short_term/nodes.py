@@ -181,10 +181,8 @@ class SummarizationNode(_MessagesNode):
 
     A model call that fails, or would overflow the model's context window, is replaced by
     the extractive summary for that run (one log line): a failing model never fails a turn.
-
-    Raises:
-        ContextBudgetError: at run time when ``max_tokens`` cannot hold the system
-            content, a summary and the latest human message.
+    Likewise, when even the latest human message does not fit what ``max_tokens`` leaves, it
+    is kept whole (logged); a ``TrimNode`` after the summariser makes the budget hard.
     """
 
     @keyword_model

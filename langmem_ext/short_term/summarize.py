@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -38,7 +40,7 @@ from langmem_ext.messages import message_text
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.extractive import extractive_summary, speaker
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID, group_units, is_summary_message, split_head
-from langmem_ext.short_term.trim import ContextBudgetError, select_suffix
+from langmem_ext.short_term.trim import select_suffix
 
 __all__ = [
     "RunningSummary",
@@ -59,6 +61,9 @@ __all__ = [
     "summary_options",
     "summary_prompt",
 ]
+
+
+logger = logging.getLogger(__name__)
 
 
 class SummarizationError(RuntimeError):
@@ -137,9 +142,10 @@ def plan_summary(
 ) -> SummaryPlan:
     """Decide which new messages overflow (see :func:`summarize_history` for the options).
 
-    Raises:
-        ContextBudgetError: with ``max_tokens``, the system messages, a summary and the
-            latest human message cannot fit it together.
+    With ``max_tokens``, the kept messages fit what it leaves after the system messages and
+    a summary; when even the latest human message does not, it is kept whole anyway (a
+    summary never fails a turn; a WARNING names the fix: a ``TrimNode(allow_partial=True)``
+    after the summariser makes the budget hard).
     """
     if trigger_tokens is None and trigger_messages is None:
         raise ValueError("Give a trigger: trigger_tokens, trigger_messages and/or trigger_fraction.")
@@ -167,10 +173,10 @@ def plan_summary(
         kept_units = [units[last_h]]
         need = sum(counter.count_message(rest[i]) for i in units[last_h].indices)
         if max_tokens is not None and need > _room(head, max_tokens, max_summary_tokens, counter):
-            raise ContextBudgetError(
-                f"The latest human message takes {need} tokens, more than max_tokens={max_tokens} leaves after the "
-                f"system messages and a summary of up to {max_summary_tokens} tokens: raise max_tokens, or put "
-                "TrimNode(allow_partial=True) after the summariser."
+            logger.warning(
+                "The latest human message takes %d tokens, more than max_tokens=%d leaves after the system messages "
+                "and a summary of up to %d tokens; it is kept whole, over the budget. Raise max_tokens, or put "
+                "TrimNode(allow_partial=True) after the summariser.", need, max_tokens, max_summary_tokens,
             )
     else:
         kept_units = picked[0]
@@ -183,16 +189,9 @@ def plan_summary(
 
 
 def _room(head: Sequence[BaseMessage], max_tokens: int, max_summary_tokens: int, counter: MessageTokenCounter) -> int:
-    """Tokens of ``max_tokens`` left for the kept messages after the head and the longest summary."""
+    """Tokens of ``max_tokens`` left for the kept messages after the head and the longest summary (>= 1)."""
     summary_cost = counter.count_message(summary_message("")) + max_summary_tokens + 1
-    room = max_tokens - sum(counter.count_message(m) for m in head) - summary_cost - counter.reply_priming
-    if room <= 0:
-        raise ContextBudgetError(
-            f"max_tokens={max_tokens} leaves no room for messages after the system messages (the memory block "
-            f"included) and a summary of up to {max_summary_tokens} tokens: raise max_tokens, or lower "
-            "max_summary_tokens or the memory block's budget (RecallNode(max_tokens=...))."
-        )
-    return room
+    return max(1, max_tokens - sum(counter.count_message(m) for m in head) - summary_cost - counter.reply_priming)
 
 
 def _limit_messages(kept_units: list[Any], keep_messages: int) -> list[Any]:

@@ -246,15 +246,15 @@ def _seed_rare(store):
 ASK = [HumanMessage(f"Which boat paddle brand was it, {RARE}?")]
 
 
-def _redis_store(redis_url):
+def _redis_store(redis_url, key_prefix=None):
+    import uuid
+
     from langmem_ext.connection import connect
     from langmem_ext.store import RedisStore
 
-    import uuid
-
     # an index of its own: BM25 statistics are index-wide, and other tests' items in a shared
     # index moved the scores these tests compare (they failed now and then in full runs)
-    store = RedisStore(connect(redis_url), key_prefix=f"recall{uuid.uuid4().hex[:8]}",
+    store = RedisStore(connect(redis_url), key_prefix=key_prefix or f"recall{uuid.uuid4().hex[:8]}",
                        index={"dims": 2, "embed": _boat_embed, "fields": ["content"]})
     store.setup()
     return store
@@ -274,11 +274,13 @@ def test_hybrid_recall_finds_a_memory_only_its_rare_word_finds(redis_url):
 async def test_async_hybrid_recall_matches_sync(redis_url):
     from langmem_ext.store import AsyncRedisStore
 
-    target = _seed_rare(_redis_store(redis_url))
+    prefix = _redis_store(redis_url).key_prefix  # one index for the three stores
+    target = _seed_rare(_redis_store(redis_url, prefix))
     kw = {"reinforce": "off", "include_rules": False, "mode": "hybrid"}
-    sync = RecallNode(store=_redis_store(redis_url), **kw).recall(ASK, config=CONFIG)
-    async with AsyncRedisStore.from_conn_string(redis_url, index={"dims": 2, "embed": _boat_embed, "fields": ["content"]}) as astore:
-        for store in (astore, _redis_store(redis_url)):
+    sync = RecallNode(store=_redis_store(redis_url, prefix), **kw).recall(ASK, config=CONFIG)
+    async with AsyncRedisStore.from_conn_string(redis_url, key_prefix=prefix,
+                                                index={"dims": 2, "embed": _boat_embed, "fields": ["content"]}) as astore:
+        for store in (astore, _redis_store(redis_url, prefix)):
             got = await RecallNode(store=store, **kw).arecall(ASK, config=CONFIG)
             assert [m.id for m in got.memories] == [m.id for m in sync.memories]
     assert sync.memories[0].id == target.id
