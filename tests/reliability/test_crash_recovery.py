@@ -68,10 +68,14 @@ def test_kill9_mid_turn_resumes_without_loss_or_duplicates(tmp_path, policy: str
                 assert turn in crash_turns
                 server.restart()
                 state = graph.get_state(config(thread))
-                if durability == "sync":
+                if durability == "sync" and policy == "always":
                     assert state.next == ("chat",)  # the step that holds the input survived
                     assert contents(state.values["messages"]) == [*expected(thread, turn), f"{thread} turn {turn}"]
-                else:  # the crash may have taken the input checkpoint too: () = resend
+                else:
+                    # async: the crash may have taken the input checkpoint too: () = resend.
+                    # everysec: Redis may hold back the AOF write() itself (not only the
+                    # fsync) for up to 2 s while a background fsync is slow, so even an
+                    # acknowledged checkpoint can be lost to kill -9 on a busy disk.
                     assert state.next in {(), ("chat",), ("__start__",)}
                 _resume(graph, thread, turn)
         assert crashes == sorted(crash_turns)
