@@ -87,3 +87,19 @@ async def test_the_stdio_user_comes_from_the_environment(redis_url: str) -> None
     async with stdio_session(redis_url, None, env={"LANGMEM_EXT_USER": "omar"}) as session:
         added = ok(await session.call_tool("add_memory", {"kind": "semantic", "content": "Omar lives in Cairo"}))
         assert added["memory"]["user_id"] == "omar"
+
+
+async def test_reflect_uses_the_configured_model(redis_url: str, fake_openai) -> None:
+    """With a memory model configured, reflect calls it over HTTP (langchain-openai, JSON schema), not the extractor."""
+    from langmem_ext.llm.testing import Reply
+
+    fake_openai.script(Reply.structured({"operations": [
+        {"op": "insert", "kind": "semantic", "target": "", "content": "User plays the viola in an orchestra", "importance": 6},
+    ]}))
+    env = {"OPENAI_BASE_URL": fake_openai.url, "OPENAI_API_KEY": "test", "LANGMEM_EXT_MEMORY_MODEL": "fake-model",
+           "LANGMEM_EXT_CHAT_MODEL": "fake-model", "LANGMEM_EXT_OFFLINE": ""}
+    async with stdio_session(redis_url, "maya", env=env) as session:
+        outcome = ok(await session.call_tool("reflect", {"messages": [
+            {"role": "user", "content": "I play the viola in an orchestra.", "id": "v1"}]}))
+        assert not outcome["offline"] and [m["content"] for m in outcome["inserted"]] == ["User plays the viola in an orchestra"]
+    assert fake_openai.requests and fake_openai.invalid == []
