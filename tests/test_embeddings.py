@@ -237,3 +237,35 @@ def test_batches_respect_both_limits(emb):
         assert len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 300
     with pytest.raises(ValueError, match="max_batch_tokens"):
         MiniLMEmbeddings(max_batch_tokens=100)
+
+
+def test_recent_queries_skip_the_forward_pass(monkeypatch):
+    emb = MiniLMEmbeddings(query_cache=2)
+    passes: list[list[str]] = []
+    real = emb.embed_array
+
+    def counted(texts):
+        passes.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(emb, "embed_array", counted)
+    first = emb.embed_query("where does she live")
+    first.append(99.0)  # the caller's list is its own: the cache is not changed through it
+    again = emb.embed_query("where does she live")
+    assert passes == [["where does she live"]] and len(again) == 384
+    np.testing.assert_array_equal(again, real(["where does she live"])[0].tolist())
+    assert asyncio.run(emb.aembed_query("where does she live")) == again and len(passes) == 1
+    emb.embed_query("b")
+    emb.embed_query("c")  # the cache holds two: "where does she live" was the least recently used
+    emb.embed_query("where does she live")
+    assert len(passes) == 4
+    emb.embed_documents(["c"])  # documents never use the cache
+    assert len(passes) == 5
+
+    off = MiniLMEmbeddings(query_cache=0)
+    monkeypatch.setattr(off, "embed_array", counted)
+    off.embed_query("x")
+    off.embed_query("x")
+    assert len(passes) == 7
+    with pytest.raises(ValueError, match="query_cache"):
+        MiniLMEmbeddings(query_cache=-1)

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,9 @@ class MiniLMEmbeddings(Embeddings):
             on a busy machine a multi-threaded OpenBLAS spins for cores it does not get and
             ran 3-15x slower here, and concurrent calls (``aembed_*`` in threads) use the
             cores without oversubscribing them.
+        query_cache: How many recent ``embed_query`` results to keep (least recently used
+            dropped first); 0 turns the cache off. A search re-run or paged through (as in
+            the memory browser) then skips the forward pass. Documents are never cached.
 
     Raises:
         EmbeddingModelNotFoundError: The weights are not installed (checked at construction).
@@ -217,6 +221,7 @@ class MiniLMEmbeddings(Embeddings):
         max_batch_tokens: int = 4096,
         max_seq_length: int = 256,
         num_threads: int | None = 1,
+        query_cache: int = 256,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -230,11 +235,16 @@ class MiniLMEmbeddings(Embeddings):
             )
         if num_threads is not None and num_threads < 1:
             raise ValueError(f"num_threads must be >= 1 or None (BLAS default), got {num_threads}")
+        if isinstance(query_cache, bool) or not isinstance(query_cache, int) or query_cache < 0:
+            raise ValueError(f"query_cache must be a whole number >= 0 (0: no cache), got {query_cache!r}")
         self.model_dir = find_minilm_dir(model_dir)
         self.num_threads = num_threads
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.max_seq_length = max_seq_length
+        self.query_cache = query_cache
+        self._queries: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -292,16 +302,42 @@ class MiniLMEmbeddings(Embeddings):
         """Embed many texts (sorted by length and batched internally)."""
         return self.embed_array(texts).tolist()
 
+    def _cached(self, text: str) -> list[float] | None:
+        if not self.query_cache:
+            return None
+        with self._queries_lock:
+            found = self._queries.get(text)
+            if found is not None:
+                self._queries.move_to_end(text)
+        return list(found) if found is not None else None
+
+    def _remember(self, text: str, vector: list[float]) -> None:
+        if not self.query_cache:
+            return
+        with self._queries_lock:
+            self._queries[text] = tuple(vector)
+            self._queries.move_to_end(text)
+            while len(self._queries) > self.query_cache:
+                self._queries.popitem(last=False)
+
     def embed_query(self, text: str) -> list[float]:
-        """Embed one text."""
+        """Embed one text (a recent query's vector comes from the ``query_cache``)."""
         if not isinstance(text, str):
             raise TypeError(f"embed_query() takes a str, got {type(text).__name__}")
-        return self.embed_array([text])[0].tolist()
+        found = self._cached(text)
+        if found is not None:
+            return found
+        vector = self.embed_array([text])[0].tolist()
+        self._remember(text, vector)
+        return vector
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """``embed_documents`` in a worker thread (NumPy releases the GIL in matmuls)."""
         return await asyncio.to_thread(self.embed_documents, texts)
 
     async def aembed_query(self, text: str) -> list[float]:
-        """``embed_query`` in a worker thread."""
+        """``embed_query`` in a worker thread (a cached query answers without one)."""
+        found = self._cached(text) if isinstance(text, str) else None
+        if found is not None:
+            return found
         return await asyncio.to_thread(self.embed_query, text)

@@ -120,9 +120,14 @@ class Verify:
 
 @dataclass(frozen=True)
 class Count:
-    """Items and last write per namespace under ``prefix`` (None: the store cannot count)."""
+    """Items and last write per namespace under ``prefix`` (None: the store cannot count).
+
+    ``depth``: only the namespaces of that many labels (a store that counts by namespace
+    may skip the levels above).
+    """
 
     prefix: tuple[str, ...]
+    depth: int | None = None
 
 
 def _answer(store: BaseStore, req: Any) -> Any:
@@ -146,7 +151,7 @@ def _answer(store: BaseStore, req: Any) -> Any:
         return fn(req.prefix) if callable(fn) else None
     if isinstance(req, Count):
         fn = getattr(store, "count_namespaces", None)
-        return fn(req.prefix) if callable(fn) else None
+        return fn(req.prefix, depth=req.depth) if callable(fn) else None
     raise TypeError(f"unknown request {req!r}")
 
 
@@ -168,11 +173,12 @@ async def _aanswer(store: BaseStore, req: Any) -> Any:
         return await aforget_user(store, req.prefix)
     if isinstance(req, (Verify, Count)):
         name = "scan_namespace_prefix" if isinstance(req, Verify) else "count_namespaces"
+        kwargs = {"depth": req.depth} if isinstance(req, Count) else {}
         fn = getattr(store, "a" + name, None)
         if callable(fn):
-            return await fn(req.prefix)
+            return await fn(req.prefix, **kwargs)
         fn = getattr(store, name, None)
-        return await asyncio.to_thread(fn, req.prefix) if callable(fn) else None
+        return await asyncio.to_thread(fn, req.prefix, **kwargs) if callable(fn) else None
     raise TypeError(f"unknown request {req!r}")
 
 

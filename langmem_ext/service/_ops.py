@@ -283,7 +283,7 @@ class ServiceCore:
     def list_users_op(self, *, limit: int, offset: int) -> Op_:
         S.check_count(limit, "limit", maximum=10_000)
         S.check_count(offset, "offset", minimum=0, maximum=10**7)
-        counts = yield Count(self.scope.root)
+        counts = yield Count(self.scope.root, depth=len(self.scope.root) + 2)
         if counts is None:
             counts = yield from self._count_generic()
         users = self._summaries(counts)
@@ -292,7 +292,7 @@ class ServiceCore:
 
     def user_summary_op(self, user_id: str) -> Op_:
         user_id = S.check_user(user_id)
-        counts = yield Count(self.scope.user_ns(user_id))
+        counts = yield Count(self.scope.user_ns(user_id), depth=len(self.scope.root) + 2)
         if counts is None:
             counts = yield from self._count_generic(self.scope.user_ns(user_id))
         return self._summaries(counts).get(user_id) or UserSummary(

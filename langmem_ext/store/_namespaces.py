@@ -1,9 +1,18 @@
 """Namespaces: listing, counting and verifying a prefix is empty; no I/O here.
 
 ``list_namespaces`` is one FT.AGGREGATE matched in Python; :meth:`NamespacesMixin._count_gen`
-counts items and their last write per namespace in one FT.AGGREGATE; and
+counts items and their last write per namespace from the index alone (see below); and
 :meth:`NamespacesMixin._scan_prefix_gen` walks the keys with SCAN, without the index, to
 check that nothing is left under a prefix (e.g. after erasing a user).
+
+Counting reads no item. ``FT.TAGVALS`` lists the prefix tokens the index holds (one per
+namespace prefix in use, not per item); each token is resolved to its labels once per
+process, from one item that carries it, and cached (a token is a hash of the labels, so
+the mapping never changes). Then one pipelined round trip asks, per namespace, for the
+items that carry its token and none of its children's tokens (exactly that namespace),
+sorted by the sortable write time: the reply's total is the count and its first row the
+last write. An ``FT.AGGREGATE ... LOAD @ns GROUPBY @ns`` over the items (the first
+version) reads a field of every item instead; ``benchmarks/ui.py`` measures both.
 
 Example:
     >>> from langgraph.store.base import ListNamespacesOp, MatchCondition
@@ -15,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,11 +33,14 @@ from typing import Any
 from langgraph.store.base import ListNamespacesOp
 
 from langmem_ext.store import _keys as K
-from langmem_ext.store._resp import Pipe, parse_aggregate, to_datetime
+from langmem_ext.store._resp import Pipe, parse_aggregate, parse_search, to_datetime
 
 __all__ = ["NamespaceCount", "NamespacesMixin"]
 
 Gen = Generator[Any, Any, Any]
+_TOKEN = re.compile(r"[0-9a-f]{20}")
+#: Resolved prefix tokens kept per store (each is a few dozen bytes); the cache restarts beyond.
+_MAX_RESOLVED = 200_000
 
 
 @dataclass(frozen=True)
@@ -59,25 +72,57 @@ class NamespacesMixin:
         return ("FT.AGGREGATE", self._idx, query, "LOAD", "1", "@ns", "GROUPBY", "1", "@ns",
                 "LIMIT", "0", "1000000", "DIALECT", "2")
 
-    def _count_gen(self, prefix: Sequence[str]) -> Gen:
-        """Items and last write per namespace under ``prefix`` (labels matched exactly)."""
+    def _prefixes_gen(self) -> Gen:
+        """``{token: labels}`` of every namespace prefix in the index (see the module docstring)."""
+        raw = (yield Pipe([("FT.TAGVALS", self._idx, "p")]))[0]
+        tokens = [t for t in ((x.decode() if isinstance(x, bytes) else str(x)) for x in raw) if _TOKEN.fullmatch(t)]
+        resolved: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_resolved_prefixes", {})
+        unknown = [t for t in tokens if t not in resolved]
+        if unknown:
+            replies = yield Pipe([("FT.SEARCH", self._idx, f"@r:{{1}} @p:{{{t}}}", "RETURN", "1", "ns",
+                                   "LIMIT", "0", "1", "DIALECT", "2") for t in unknown])
+            if len(resolved) + len(unknown) > _MAX_RESOLVED:
+                resolved.clear()
+            for t, reply in zip(unknown, replies):
+                rows = parse_search(reply).rows
+                if rows and rows[0].fields.get("ns") is not None:  # none: a value the index has not yet collected
+                    ns = tuple(json.loads(rows[0].fields["ns"]))
+                    tokens_of_ns = K.prefix_tokens(ns)
+                    if t in tokens_of_ns:
+                        resolved[t] = ns[: tokens_of_ns.index(t) + 1]
+        return {t: resolved[t] for t in tokens if t in resolved}
+
+    def _count_gen(self, prefix: Sequence[str], depth: int | None = None) -> Gen:
+        """Items and last write per namespace under ``prefix`` (labels matched exactly), from the index alone.
+
+        ``depth``: count only the namespaces of that many labels (each query costs about
+        as much as the items under its namespace, so skipping the levels above saves work).
+        """
         prefix = tuple(prefix)
+        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+            raise ValueError(f"depth must be a positive number of labels or None, got {depth!r}.")
         yield from self._ensure_ready()  # type: ignore[attr-defined]
-        query = "@r:{1}" + (f" @p:{{{K.prefix_tokens(prefix)[-1]}}}" if prefix else "")
-        reply = (yield Pipe([("FT.AGGREGATE", self._idx, query, "LOAD", "2", "@ns", "@u", "GROUPBY", "1", "@ns",
-                              "REDUCE", "COUNT", "0", "AS", "n", "REDUCE", "MAX", "1", "@u", "AS", "last",
-                              "LIMIT", "0", "1000000", "DIALECT", "2")]))[0]
+        known = yield from self._prefixes_gen()
+        under = {labels: t for t, labels in known.items() if labels[: len(prefix)] == prefix}
+        children: dict[tuple[str, ...], list[str]] = {labels: [] for labels in under}
+        for labels, t in under.items():
+            if labels[:-1] in children:
+                children[labels[:-1]].append(t)
+        namespaces = sorted(ns for ns in under if depth is None or len(ns) == depth)
+        cmds = []
+        for labels in namespaces:
+            query = f"@r:{{1}} @p:{{{under[labels]}}}"
+            if children[labels]:
+                query += " -@p:{" + "|".join(sorted(children[labels])) + "}"
+            cmds.append(("FT.SEARCH", self._idx, query, "SORTBY", "u", "DESC", "RETURN", "1", "u",
+                         "LIMIT", "0", "1", "DIALECT", "2"))
         out = []
-        for row in parse_aggregate(reply):
-            if row.get("ns") is None:
-                continue
-            ns = tuple(json.loads(row["ns"]))
-            if ns[: len(prefix)] != prefix:
-                continue
-            last = row.get("last")
-            when = to_datetime(float(last)) if last not in (None, b"", "") else None
-            out.append(NamespaceCount(ns, int(float(row.get("n") or 0)), when))
-        return sorted(out, key=lambda c: c.namespace)
+        for labels, reply in zip(namespaces, (yield Pipe(cmds)) if cmds else []):
+            hits = parse_search(reply)
+            if hits.total:
+                last = hits.rows[0].fields.get("u") if hits.rows else None
+                out.append(NamespaceCount(labels, hits.total, to_datetime(last) if last not in (None, b"", "") else None))
+        return out
 
     def _scan_prefix_gen(self, prefix: Sequence[str]) -> Gen:
         """Keys (items and their extra vectors) still under ``prefix``, found by SCAN, not the index."""

@@ -216,9 +216,9 @@ class AsyncRedisStore(RedisStore):
         """Async twin of :meth:`RedisStore.delete_namespace_prefix`."""
         return await self._adrive(self._delete_prefix_gen(prefix))
 
-    async def acount_namespaces(self, prefix: Sequence[str] = ()) -> list[NamespaceCount]:
+    async def acount_namespaces(self, prefix: Sequence[str] = (), *, depth: int | None = None) -> list[NamespaceCount]:
         """Async twin of :meth:`RedisStore.count_namespaces`."""
-        return await self._adrive(self._count_gen(prefix))
+        return await self._adrive(self._count_gen(prefix, depth))
 
     async def ascan_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """Async twin of :meth:`RedisStore.scan_namespace_prefix`."""

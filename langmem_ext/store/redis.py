@@ -273,12 +273,13 @@ class RedisStore(BaseRedisStore):
         """Delete every item whose namespace starts with ``prefix``; returns how many."""
         return self._drive(self._delete_prefix_gen(prefix))
 
-    def count_namespaces(self, prefix: Sequence[str] = ()) -> list[NamespaceCount]:
-        """Items and the last write per namespace under ``prefix``, in one server-side aggregation.
+    def count_namespaces(self, prefix: Sequence[str] = (), *, depth: int | None = None) -> list[NamespaceCount]:
+        """Items and the last write per namespace under ``prefix``, from the index alone (no item is read).
 
-        Labels match exactly (``"*"`` is no wildcard). Sorted by namespace.
+        Labels match exactly (``"*"`` is no wildcard). ``depth``: only namespaces of that
+        many labels. Sorted by namespace.
         """
-        return self._drive(self._count_gen(prefix))
+        return self._drive(self._count_gen(prefix, depth))
 
     def scan_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """How many Redis keys (items and their extra vectors) are left under ``prefix``.
@@ -288,9 +289,9 @@ class RedisStore(BaseRedisStore):
         """
         return self._drive(self._scan_prefix_gen(prefix))
 
-    async def acount_namespaces(self, prefix: Sequence[str] = ()) -> list[NamespaceCount]:
+    async def acount_namespaces(self, prefix: Sequence[str] = (), *, depth: int | None = None) -> list[NamespaceCount]:
         """Async twin of :meth:`count_namespaces`."""
-        return await asyncio.get_running_loop().run_in_executor(None, self.count_namespaces, prefix)
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.count_namespaces(prefix, depth=depth))
 
     async def ascan_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """Async twin of :meth:`scan_namespace_prefix`."""

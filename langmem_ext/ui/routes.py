@@ -58,12 +58,13 @@ def _with_flash(url: str, message: str, *, bad: bool = False) -> str:
 
 
 def user_page_data(service: Any, user_id: str, cursors: dict[str, str | None]) -> dict[str, Any]:
-    """The service calls behind a user's page: one page of each list.
+    """The service calls behind a user's page: the counts per kind and one page of each list.
 
-    The counts per kind are on the users page and the stats tab: counting one user's
-    memories is an aggregation over all of them (~60 ms at 10,000), paging is not.
+    Counting asks the index per namespace, without reading the user's memories (a few
+    milliseconds at 10,000; see docs/benchmarks.md).
     """
     return {
+        "summary": service.user_summary(user_id),
         "facts": service.list_memories(user_id, kind="semantic", closed=False, limit=PER_PAGE, cursor=cursors["facts"],
                                        with_history=True),
         "closed": service.list_memories(user_id, kind="semantic", closed=True, limit=SHORT_PAGE,
@@ -108,7 +109,7 @@ def build(state: Any, render: Callable[..., Response]) -> list[Route]:
             return failed(request, user_id, exc)
         closed = data["closed"].memories
         return page(request, "user.html", {
-            "user_id": user_id, "tab": "user",
+            "user_id": user_id, "tab": "user", "summary": data["summary"],
             "facts": data["facts"].memories, "closed": closed, "bars": V.timeline(closed),
             "episodes": V.in_time_order(data["episodes"].memories), "rules": data["rules"].memories,
             "next": {k: data[k].next_cursor for k in ("facts", "closed", "episodes", "rules")},

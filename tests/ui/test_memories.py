@@ -66,6 +66,10 @@ def test_search_finds_a_memory_written_by_a_graph(ui: Any, page: Any, backends: 
     row.locator("a").click()
     assert page.url.endswith("/users/ana")
     assert "biologist" in page.locator("#facts").inner_text()
+    summary = service.user_summary("ana")
+    counts = page.locator("#counts").inner_text()
+    assert f"{summary.counts['semantic']} semantic" in counts and f"{summary.total} in all" in counts
+    assert summary.counts["semantic"] >= 3  # the two closed facts and the job
     assert page.locator("svg.timeline rect").count() == 2  # the closed facts on their validity timeline
     screenshot(page, shots, "user")
 
