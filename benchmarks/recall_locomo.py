@@ -136,8 +136,9 @@ The recall recipe is a product function over any LangGraph store
 (`langmem_ext.long_term.recall`; BM25 needs `RedisStore`, and the hybrid modes use the
 vector list alone on other stores). `RecallNode(mode="hybrid")` ranks its relevance component
 with the same recipe; its default is still `"vector"`, because in the offline demo conversation
-hybrid lost one of four cross-thread recalls (see `RecallNode`'s docstring). Memories are
-written with the product's writer:
+hybrid lost one of four cross-thread recalls (the store's BM25 ranked chat episodes poorly), and
+in a live chat every episode lies within the neighbour window of every other, so propagation
+lifts episodes over facts. Memories are written with the product's writer:
 
 ```python
 import os

@@ -57,16 +57,23 @@ class ServerInfo:
     cluster: bool = False
 
 
+def _checked_retries(retries: int) -> int:
+    # redis-py reads a negative count as "retry forever": a typo would hang the caller
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an int >= 0, got {retries!r}.")
+    return retries
+
+
 def _retry(retries: int) -> Any:
     from redis.retry import Retry
 
-    return Retry(ExponentialBackoff(cap=1.0, base=0.02), retries)
+    return Retry(ExponentialBackoff(cap=1.0, base=0.02), _checked_retries(retries))
 
 
 def _async_retry(retries: int) -> Any:
     from redis.asyncio.retry import Retry
 
-    return Retry(ExponentialBackoff(cap=1.0, base=0.02), retries)
+    return Retry(ExponentialBackoff(cap=1.0, base=0.02), _checked_retries(retries))
 
 
 def _client_kwargs(connect_timeout: float, socket_timeout: float | None) -> dict[str, Any]:

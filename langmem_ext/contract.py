@@ -86,12 +86,16 @@ class MemoryState(MessagesState, total=False):
 
 
 def history_stamp(messages: Sequence[BaseMessage]) -> str:
-    """A short digest of a history (its message keys, in order): equal iff unchanged."""
-    digest = hashlib.blake2b(digest_size=8)
-    for m in messages:
-        digest.update(message_key(m).encode())
-        digest.update(b"\x1f")
-    return f"{len(messages)}:{digest.hexdigest()}"
+    """A short digest of a history (its message keys, in order): equal iff unchanged.
+
+    >>> from langchain_core.messages import HumanMessage
+    >>> history_stamp([HumanMessage("hi", id="1")]) == history_stamp([HumanMessage("hello", id="1")])  # ids decide
+    True
+    >>> history_stamp([HumanMessage("hi")]) == history_stamp([HumanMessage("hello")])  # no id: the content does
+    False
+    """
+    keys = "\x1f".join([m.id if isinstance(m.id, str) and m.id else message_key(m) for m in messages])
+    return f"{len(messages)}:{hashlib.blake2b(keys.encode(), digest_size=8).hexdigest()}"
 
 
 def _get(state: Any, key: str) -> Any:

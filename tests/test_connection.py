@@ -63,3 +63,13 @@ def test_missing_module_is_named() -> None:
 def test_bad_timeout_rejected() -> None:
     with pytest.raises(ValueError, match="connect_timeout"):
         connect("redis://localhost", connect_timeout=0)
+
+
+def test_a_negative_retry_count_is_refused_not_read_as_forever():
+    import pytest
+
+    from langmem_ext.connection import aconnect, connect
+
+    for make in (connect, aconnect):
+        with pytest.raises(ValueError, match="retries must be an int >= 0, got -1"):
+            make("redis://127.0.0.1:1", retries=-1)

@@ -53,6 +53,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore, GetOp, ListNamespacesOp, MatchCondition, PutOp, SearchOp
 from pydantic import BaseModel, Field
 
+from langmem_ext.long_term._io import Batch, Gen, Twin, run_async, run_sync
 from langmem_ext.long_term.namespaces import resolve_namespace, unfilled_placeholders
 from langmem_ext.long_term.schemas import utcnow
 from langmem_ext.messages import merge_messages
@@ -67,7 +68,10 @@ __all__ = [
     "dead_letter_namespace",
     "list_dead_letters",
     "retry_dead_letters",
+    "listing_dead_letters",
+    "retrying_dead_letters",
     "save_dead_letter",
+    "saving_dead_letter",
 ]
 
 logger = logging.getLogger(__name__)
@@ -200,37 +204,41 @@ def _merge(letter: DeadLetter, stored: Any) -> DeadLetter:
                        previous=previous)
 
 
+def saving_dead_letter(namespace: Sequence[str], letter: DeadLetter) -> Gen[None]:
+    """:func:`save_dead_letter` as an operation (:mod:`~langmem_ext.long_term._io`)."""
+    ns = tuple(namespace)
+    stored, others = yield Batch([GetOp(ns, letter.thread_id), SearchOp(ns, limit=MAX_PER_NAMESPACE + 1)])
+    yield Batch(_save_ops(ns, _merge(letter, stored), others))
+
+
 def save_dead_letter(store: BaseStore, namespace: Sequence[str], letter: DeadLetter) -> None:
     """Write ``letter`` (merged with the thread's existing entry), keeping the list bounded."""
-    ns = tuple(namespace)
-    stored, others = store.batch([GetOp(ns, letter.thread_id), SearchOp(ns, limit=MAX_PER_NAMESPACE + 1)])
-    store.batch(_save_ops(ns, _merge(letter, stored), others))
+    run_sync(store, saving_dead_letter(namespace, letter))
 
 
 async def asave_dead_letter(store: BaseStore, namespace: Sequence[str], letter: DeadLetter) -> None:
     """Async :func:`save_dead_letter`."""
-    ns = tuple(namespace)
-    stored, others = await store.abatch([GetOp(ns, letter.thread_id), SearchOp(ns, limit=MAX_PER_NAMESPACE + 1)])
-    await store.abatch(_save_ops(ns, _merge(letter, stored), others))
+    await run_async(store, saving_dead_letter(namespace, letter))
 
 
-def _namespaces(node: Any, config: RunnableConfig | None, listed: Any = None) -> list[tuple[str, ...]]:
+def listing_dead_letters(node: Any, config: RunnableConfig | None) -> Gen[list[tuple[tuple[str, ...], DeadLetter]]]:
+    """(namespace, letter) of ``config``'s user, or of every user, oldest failure first (an operation)."""
     if config is not None:
-        return [dead_letter_namespace(node, config)]
-    return [tuple(ns) for ns in listed]
+        namespaces = [dead_letter_namespace(node, config)]
+    else:
+        (listed,) = yield Batch([_list_op(node)])
+        namespaces = [tuple(ns) for ns in listed]
+    return _letters((yield Batch(_search_ops(namespaces))))
 
 
 def list_dead_letters(store: BaseStore, node: Any, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
     """The dead letters of ``node`` (oldest failure first): of ``config``'s user, or of every user."""
-    namespaces = _namespaces(node, config, None if config is not None else store.batch([_list_op(node)])[0])
-    return [letter for _, letter in _letters(store.batch(_search_ops(namespaces)))] if namespaces else []
+    return [letter for _, letter in run_sync(store, listing_dead_letters(node, config))]
 
 
 async def alist_dead_letters(store: BaseStore, node: Any, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
     """Async :func:`list_dead_letters`."""
-    listed = None if config is not None else (await store.abatch([_list_op(node)]))[0]
-    namespaces = _namespaces(node, config, listed)
-    return [letter for _, letter in _letters(await store.abatch(_search_ops(namespaces)))] if namespaces else []
+    return [letter for _, letter in await run_async(store, listing_dead_letters(node, config))]
 
 
 def _retried(letter: DeadLetter, exc: Exception) -> DeadLetter:
@@ -239,37 +247,31 @@ def _retried(letter: DeadLetter, exc: Exception) -> DeadLetter:
                                      "attempts": letter.attempts + 1, "failed_at": utcnow()})
 
 
+def retrying_dead_letters(store: BaseStore, node: Any, config: RunnableConfig | None) -> Gen[tuple[int, int]]:
+    """:func:`retry_dead_letters` as an operation."""
+    done = failed = 0
+    for ns, letter in (yield from listing_dead_letters(node, config)):
+        messages, run = letter.to_messages(), letter.config()
+        try:
+            yield Twin(lambda: node.reflect(messages, config=run, store=store, retry=True),
+                       lambda: node.areflect(messages, config=run, store=store, retry=True))
+        except Exception as exc:
+            yield Batch([PutOp(ns, letter.thread_id, _retried(letter, exc).model_dump(mode="json"), index=False)])
+            failed += 1
+            continue
+        yield Batch([PutOp(ns, letter.thread_id, None)])
+        done += 1
+    return done, failed
+
+
 def retry_dead_letters(store: BaseStore, node: Any, *, config: RunnableConfig | None = None) -> tuple[int, int]:
     """Reflect on every dead letter again (of ``config``'s user, or all); returns (succeeded, failed).
 
     A success deletes the entry; a failure keeps it with the new error and attempt count.
     """
-    done = failed = 0
-    namespaces = _namespaces(node, config, None if config is not None else store.batch([_list_op(node)])[0])
-    for ns, letter in _letters(store.batch(_search_ops(namespaces))) if namespaces else []:
-        try:
-            node.reflect(letter.to_messages(), config=letter.config(), store=store, retry=True)
-        except Exception as exc:
-            store.batch([PutOp(ns, letter.thread_id, _retried(letter, exc).model_dump(mode="json"), index=False)])
-            failed += 1
-            continue
-        store.batch([PutOp(ns, letter.thread_id, None)])
-        done += 1
-    return done, failed
+    return run_sync(store, retrying_dead_letters(store, node, config))
 
 
 async def aretry_dead_letters(store: BaseStore, node: Any, *, config: RunnableConfig | None = None) -> tuple[int, int]:
     """Async :func:`retry_dead_letters`."""
-    done = failed = 0
-    listed = None if config is not None else (await store.abatch([_list_op(node)]))[0]
-    namespaces = _namespaces(node, config, listed)
-    for ns, letter in _letters(await store.abatch(_search_ops(namespaces))) if namespaces else []:
-        try:
-            await node.areflect(letter.to_messages(), config=letter.config(), store=store, retry=True)
-        except Exception as exc:
-            await store.abatch([PutOp(ns, letter.thread_id, _retried(letter, exc).model_dump(mode="json"), index=False)])
-            failed += 1
-            continue
-        await store.abatch([PutOp(ns, letter.thread_id, None)])
-        done += 1
-    return done, failed
+    return await run_async(store, retrying_dead_letters(store, node, config))

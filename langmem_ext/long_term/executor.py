@@ -51,130 +51,29 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore
 
+from langmem_ext.long_term._io import Gen, Twin, run_async, run_sync
 from langmem_ext.long_term.dead_letters import (
     MAX_PER_NAMESPACE,
     DeadLetter,
-    alist_dead_letters,
-    aretry_dead_letters,
-    asave_dead_letter,
     dead_letter,
     dead_letter_namespace,
-    list_dead_letters,
-    retry_dead_letters,
-    save_dead_letter,
+    listing_dead_letters,
+    retrying_dead_letters,
+    saving_dead_letter,
 )
 from langmem_ext._options import check_non_negative
 from langmem_ext.long_term.namespaces import resolve_namespace
-from langmem_ext.messages import merge_messages
+from langmem_ext.long_term._queue import Job, JobQueue
 
 __all__ = ["ReflectionExecutor"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _Job:
-    key: tuple[Any, ...]
-    messages: list[BaseMessage]
-    config: RunnableConfig
-    store: BaseStore
-    due: float
-    attempts: int = 0
-    driver: int | None = None
-    """None: the worker thread runs it; else the id of the event loop whose pump runs it."""
-
-
-class _Queue:
-    """The driver-independent part: pending jobs per thread key."""
-
-    def __init__(self, delay: float, max_retries: int, backoff: float) -> None:
-        self.delay, self.max_retries, self.backoff = delay, max_retries, backoff
-        self.pending: dict[tuple[Any, ...], _Job] = {}
-        self.running: dict[tuple[Any, ...], int | None] = {}
-        self.finished = 0
-        """Reflections done so far (succeeded, or given up on)."""
-
-    def put(self, key: tuple[Any, ...], messages: Sequence[BaseMessage], config: RunnableConfig, store: BaseStore,
-            driver: int | None) -> None:
-        now = time.monotonic()
-        old = self.pending.get(key)
-        merged = merge_messages(old.messages, messages) if old else list(messages)
-        self.pending[key] = _Job(key, merged, config, store, now + self.delay, old.attempts if old else 0, driver)
-
-    def next_due(self, driver: int | None) -> float | None:
-        ready = [j.due for k, j in self.pending.items() if k not in self.running and j.driver == driver]
-        return min(ready) if ready else None
-
-    def pop_due(self, now: float, driver: int | None) -> _Job | None:
-        for key, job in sorted(self.pending.items(), key=lambda kv: kv[1].due):
-            if job.due <= now and key not in self.running and job.driver == driver:
-                del self.pending[key]
-                self.running[key] = driver
-                return job
-        return None
-
-    def owned_by(self, driver: int) -> bool:
-        return any(j.driver == driver for j in self.pending.values()) or driver in self.running.values()
-
-    def gives_up(self, job: _Job, error: BaseException | None) -> bool:
-        """Whether ``done(job, error)`` will drop the job (its last retry failed)."""
-        return error is not None and job.attempts + 1 > self.max_retries
-
-    def done(self, job: _Job, error: BaseException | None, kept: str = "") -> None:
-        self.running.pop(job.key, None)
-        if error is None:
-            self.finished += 1
-            return
-        job.attempts += 1
-        if job.attempts > self.max_retries:
-            self.finished += 1
-            logger.error("Background reflection for %s failed %d times; giving up on %d messages%s.",
-                         job.key, job.attempts, len(job.messages), kept, exc_info=error)
-            return
-        logger.warning("Background reflection for %s failed (attempt %d); retrying.", job.key, job.attempts, exc_info=error)
-        retry_at = time.monotonic() + self.backoff * 2 ** (job.attempts - 1)
-        newer = self.pending.get(job.key)
-        if newer is not None:  # a submit arrived meanwhile: keep the failed messages too
-            newer.messages = merge_messages(job.messages, newer.messages)
-            newer.attempts = max(newer.attempts, job.attempts)
-            newer.due = min(newer.due, retry_at)
-        else:
-            job.due = retry_at
-            self.pending[job.key] = job
-
-    def make_all_due(self) -> None:
-        for job in self.pending.values():
-            job.due = 0.0
-
-    def requeue(self, job: _Job) -> None:
-        """Put back a job whose run was interrupted (not failed): it runs again, in full."""
-        self.running.pop(job.key, None)
-        newer = self.pending.get(job.key)
-        if newer is not None:
-            newer.messages = merge_messages(job.messages, newer.messages)
-        else:
-            self.pending[job.key] = job
-
-    def adopt(self, driver: int) -> int:
-        """Hand the pending jobs of event loop ``driver`` to the worker thread; returns how many."""
-        moved = [j for j in self.pending.values() if j.driver == driver]
-        for job in moved:
-            job.driver = None
-        return len(moved)
-
-    def size(self) -> int:
-        """Reflections pending or running."""
-        return len(self.pending) + len(self.running)
-
-    def idle(self) -> bool:
-        return not self.pending and not self.running
 
 
 class ReflectionExecutor:
@@ -203,7 +102,7 @@ class ReflectionExecutor:
         self.exit_timeout = exit_timeout
         self.keep_dead_letters = dead_letters
         self._unsaved: deque[tuple[BaseStore, tuple[str, ...], DeadLetter]] = deque(maxlen=MAX_PER_NAMESPACE)
-        self._queue = _Queue(delay, max_retries, backoff)
+        self._queue = JobQueue(delay, max_retries, backoff)
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -246,17 +145,22 @@ class ReflectionExecutor:
                         break
                     due = self._queue.next_due(None)
                     self._cond.wait(None if due is None else max(0.0, due - time.monotonic()))
-            error: BaseException | None = None
-            try:
-                self.node.reflect(job.messages, config=job.config, store=job.store)
-            except Exception as exc:  # logged and retried by the queue
-                error = exc
-            kept = ""
-            if error is not None and self._queue.gives_up(job, error):  # still "running": flush waits for this
-                kept = self._bury(job, error)
-            with self._cond:
-                self._queue.done(job, error, kept)
-                self._cond.notify_all()
+            run_sync(job.store, self._running(job))
+
+    def _running(self, job: Job) -> Gen[None]:
+        """One job, whichever driver runs it: reflect; on the last failure, keep a dead letter."""
+        error: BaseException | None = None
+        try:
+            yield Twin(lambda: self.node.reflect(job.messages, config=job.config, store=job.store),
+                       lambda: self.node.areflect(job.messages, config=job.config, store=job.store))
+        except Exception as exc:  # logged and retried by the queue
+            error = exc
+        kept = ""
+        if error is not None and self._queue.gives_up(job, error):  # still "running": flush waits for this
+            kept = yield from self._burying(job, error)
+        with self._cond:
+            self._queue.done(job, error, kept)
+            self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> int:
         """Run every pending reflection now and wait for all to finish (retries included).
@@ -413,21 +317,12 @@ class ReflectionExecutor:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            error: BaseException | None = None
             try:
-                await self.node.areflect(job.messages, config=job.config, store=job.store)
+                await run_async(job.store, self._running(job))
             except asyncio.CancelledError:
                 with self._cond:
                     self._queue.requeue(job)
                 raise
-            except Exception as exc:
-                error = exc
-            kept = ""
-            if error is not None and self._queue.gives_up(job, error):
-                kept = await self._abury(job, error)
-            with self._cond:
-                self._queue.done(job, error, kept)
-                self._cond.notify_all()
 
     async def aflush(self) -> int:
         """Async :meth:`flush`: waits for every pending reflection, whichever driver runs it."""
@@ -453,11 +348,11 @@ class ReflectionExecutor:
 
     # ---- dead letters -------------------------------------------------------------------
 
-    def _letter(self, job: _Job, error: BaseException) -> tuple[tuple[str, ...], DeadLetter]:
+    def _letter(self, job: Job, error: BaseException) -> tuple[tuple[str, ...], DeadLetter]:
         return dead_letter_namespace(self.node, job.config), dead_letter(
             job.messages, config=job.config, error=error, attempts=job.attempts + 1)
 
-    def _kept(self, job: _Job, ns: tuple[str, ...], letter: DeadLetter, exc: Exception | None) -> str:
+    def _kept(self, job: Job, ns: tuple[str, ...], letter: DeadLetter, exc: Exception | None) -> str:
         if exc is None:
             return f" (kept as dead letter {'/'.join(ns)}/{letter.thread_id}; retry_dead_letters() retries it)"
         with self._cond:
@@ -465,25 +360,18 @@ class ReflectionExecutor:
         return (f" (the dead letter could not be written either: {type(exc).__name__}: {exc}; "
                 "kept in this process until retry_dead_letters())")
 
-    def _bury(self, job: _Job, error: BaseException) -> str:
+    def _burying(self, job: Job, error: BaseException) -> Gen[str]:
         if not self.keep_dead_letters:
             return ""
         ns, letter = self._letter(job, error)
         try:
-            save_dead_letter(job.store, ns, letter)
+            yield from saving_dead_letter(ns, letter)
         except Exception as exc:
             return self._kept(job, ns, letter, exc)
         return self._kept(job, ns, letter, None)
 
-    async def _abury(self, job: _Job, error: BaseException) -> str:
-        if not self.keep_dead_letters:
-            return ""
-        ns, letter = self._letter(job, error)
-        try:
-            await asave_dead_letter(job.store, ns, letter)
-        except Exception as exc:
-            return self._kept(job, ns, letter, exc)
-        return self._kept(job, ns, letter, None)
+    def _bury(self, job: Job, error: BaseException) -> str:
+        return run_sync(job.store, self._burying(job, error))
 
     def _take_unsaved(self, store: BaseStore) -> list[tuple[tuple[str, ...], DeadLetter]]:
         with self._cond:
@@ -503,16 +391,30 @@ class ReflectionExecutor:
         with self._cond:
             return [letter for s, ns, letter in self._unsaved if s is store and wanted in (None, ns)]
 
+    def _dead(self, store: BaseStore, config: RunnableConfig | None) -> Gen[list[DeadLetter]]:
+        stored = yield from listing_dead_letters(self.node, config)
+        return self._unsaved_letters(store, config) + [letter for _, letter in stored]
+
     def dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
         """The reflections that failed every retry, oldest first: of ``config``'s user, or of all users.
 
         Includes the ones this process could not write to ``store`` yet.
         """
-        return self._unsaved_letters(store, config) + list_dead_letters(store, self.node, config=config)
+        return run_sync(store, self._dead(store, config))
 
     async def adead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
         """Async :meth:`dead_letters`."""
-        return self._unsaved_letters(store, config) + await alist_dead_letters(store, self.node, config=config)
+        return await run_async(store, self._dead(store, config))
+
+    def _retrying(self, store: BaseStore, config: RunnableConfig | None) -> Gen[tuple[int, int]]:
+        entries = self._take_unsaved(store)
+        for i, (ns, letter) in enumerate(entries):
+            try:
+                yield from saving_dead_letter(ns, letter)
+            except Exception:
+                self._restore_unsaved(store, entries[i:])
+                raise
+        return (yield from retrying_dead_letters(store, self.node, config))
 
     def retry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
         """Reflect on the dead letters again, now; returns (succeeded, failed).
@@ -521,26 +423,11 @@ class ReflectionExecutor:
         process could not write before are written first (if that fails, they stay here
         and the error is raised).
         """
-        entries = self._take_unsaved(store)
-        try:
-            for i, (ns, letter) in enumerate(entries):
-                save_dead_letter(store, ns, letter)
-        except Exception:
-            self._restore_unsaved(store, entries[i:])
-            raise
-        return retry_dead_letters(store, self.node, config=config)
+        return run_sync(store, self._retrying(store, config))
 
     async def aretry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
         """Async :meth:`retry_dead_letters`."""
-        entries = self._take_unsaved(store)
-        try:
-            for i, (ns, letter) in enumerate(entries):
-                await asave_dead_letter(store, ns, letter)
-        except Exception:
-            self._restore_unsaved(store, entries[i:])
-            raise
-        return await aretry_dead_letters(store, self.node, config=config)
-
+        return await run_async(store, self._retrying(store, config))
 
 _LIVE: weakref.WeakSet[ReflectionExecutor] = weakref.WeakSet()
 _HOOKED = False

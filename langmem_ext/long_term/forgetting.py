@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from langgraph.store.base import BaseStore, PutOp, SearchOp
+from langgraph.store.base import BaseStore, ListNamespacesOp, MatchCondition, PutOp, SearchOp
 
+from langmem_ext.long_term._io import Batch, Call, Gen, run_async, run_sync
 from langmem_ext.long_term.operations import Changes, record_change
 from langmem_ext.long_term.schemas import MemoryBase, from_value, utcnow
-from langmem_ext.long_term.writer import aapply_changes, apply_changes, check_namespace
+from langmem_ext.long_term.writer import changes_gen, check_namespace
 
 __all__ = [
     "STATS_NAMESPACE",
@@ -214,6 +215,20 @@ def _check(threshold: float, action: str) -> None:
         raise ValueError(f"action must be 'archive' or 'delete', got {action!r}.")
 
 
+def _forget_weak(store: BaseStore, namespaces: Sequence[Sequence[str]], *, stats_namespace: Sequence[str] | None,
+                 threshold: float, half_life: timedelta, action: Literal["archive", "delete"],
+                 now: datetime | None) -> Gen[ForgetReport]:
+    _check(threshold, action)
+    now, report = now or utcnow(), ForgetReport()
+    stats = {k: i.value for k, i in (yield from _read_all(stats_namespace)).items()} if stats_namespace else {}
+    items: list[Any] = []
+    for ns in namespaces:
+        items += (yield from _read_all(ns)).values()
+    yield from changes_gen(store, _plan_forget(items, stats, now=now, half_life=half_life, threshold=threshold,
+                                               action=action, report=report))
+    return report
+
+
 def forget_weak(
     store: BaseStore,
     namespaces: Sequence[Sequence[str]],
@@ -235,13 +250,8 @@ def forget_weak(
         action: ``"archive"`` (kept, never recalled) or ``"delete"``.
         now: Evaluation time (default now, UTC).
     """
-    _check(threshold, action)
-    now, report = now or utcnow(), ForgetReport()
-    stats = {k: i.value for k, i in _read_all(store, stats_namespace).items()} if stats_namespace else {}
-    items = [i for ns in namespaces for i in _read_all(store, ns).values()]
-    apply_changes(store, _plan_forget(items, stats, now=now, half_life=half_life, threshold=threshold,
-                                      action=action, report=report))
-    return report
+    return run_sync(store, _forget_weak(store, namespaces, stats_namespace=stats_namespace, threshold=threshold,
+                                        half_life=half_life, action=action, now=now))
 
 
 async def aforget_weak(
@@ -255,39 +265,22 @@ async def aforget_weak(
     now: datetime | None = None,
 ) -> ForgetReport:
     """Async :func:`forget_weak`."""
-    _check(threshold, action)
-    now, report = now or utcnow(), ForgetReport()
-    stats = {k: i.value for k, i in (await _aread_all(store, stats_namespace)).items()} if stats_namespace else {}
-    items = [i for ns in namespaces for i in (await _aread_all(store, ns)).values()]
-    await aapply_changes(store, _plan_forget(items, stats, now=now, half_life=half_life, threshold=threshold,
-                                             action=action, report=report))
-    return report
+    return await run_async(store, _forget_weak(store, namespaces, stats_namespace=stats_namespace, threshold=threshold,
+                                               half_life=half_life, action=action, now=now))
 
 
 def _exact(namespace: Sequence[str], items: Sequence[Any]) -> list[Any]:
     return [i for i in items if tuple(i.namespace) == tuple(namespace)]
 
 
-def _read_all(store: BaseStore, namespace: Sequence[str]) -> dict[str, Any]:
+def _read_all(namespace: Sequence[str]) -> Gen[dict[str, Any]]:
     ns, out, offset = check_namespace(namespace), {}, 0
     while True:
-        (page,) = store.batch([SearchOp(ns, limit=_PAGE, offset=offset)])
+        (page,) = yield Batch([SearchOp(ns, limit=_PAGE, offset=offset)])
         out.update({i.key: i for i in _exact(ns, page)})
         if len(page) < _PAGE:
-            break
+            return out
         offset += _PAGE
-    return out
-
-
-async def _aread_all(store: BaseStore, namespace: Sequence[str]) -> dict[str, Any]:
-    ns, out, offset = check_namespace(namespace), {}, 0
-    while True:
-        (page,) = await store.abatch([SearchOp(ns, limit=_PAGE, offset=offset)])
-        out.update({i.key: i for i in _exact(ns, page)})
-        if len(page) < _PAGE:
-            break
-        offset += _PAGE
-    return out
 
 
 def _prefix(prefix: Sequence[str]) -> tuple[str, ...]:
@@ -317,6 +310,23 @@ def _under(prefix: tuple[str, ...], namespaces: Sequence[tuple[str, ...]]) -> li
     return [tuple(ns) for ns in namespaces if tuple(ns[: len(prefix)]) == prefix]
 
 
+def _forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> Gen[int]:
+    prefix = _prefix(namespace_prefix)
+    if callable(getattr(store, "delete_namespace_prefix", None)):
+        return int((yield Call("delete_namespace_prefix", (prefix,))))
+    match = (MatchCondition("prefix", prefix),)
+    (listed,) = yield Batch([ListNamespacesOp(match_conditions=match, max_depth=None, limit=100_000, offset=0)])
+    count = 0
+    for ns in _under(prefix, listed):
+        while True:
+            (page,) = yield Batch([SearchOp(ns, limit=_PAGE)])
+            if not page:
+                break
+            yield Batch([PutOp(tuple(i.namespace), i.key, None) for i in page])
+            count += len(page)
+    return count
+
+
 def forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
     """Erase every item under a user's namespace prefix; returns how many were deleted.
 
@@ -325,33 +335,9 @@ def forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
     deletes their items in batches. Labels match exactly: a user id of ``"*"``
     erases only that user, never the others (``"*"`` is not a wildcard here).
     """
-    prefix = _prefix(namespace_prefix)
-    fast = getattr(store, "delete_namespace_prefix", None)
-    if callable(fast):
-        return int(fast(prefix))
-    count = 0
-    for ns in _under(prefix, store.list_namespaces(prefix=prefix, limit=100_000)):
-        while True:
-            page = store.search(ns, limit=_PAGE)
-            if not page:
-                break
-            store.batch([PutOp(tuple(i.namespace), i.key, None) for i in page])
-            count += len(page)
-    return count
+    return run_sync(store, _forget_user(store, namespace_prefix))
 
 
 async def aforget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
     """Async :func:`forget_user`."""
-    prefix = _prefix(namespace_prefix)
-    fast = getattr(store, "adelete_namespace_prefix", None)
-    if callable(fast):
-        return int(await fast(prefix))
-    count = 0
-    for ns in _under(prefix, await store.alist_namespaces(prefix=prefix, limit=100_000)):
-        while True:
-            page = await store.asearch(ns, limit=_PAGE)
-            if not page:
-                break
-            await store.abatch([PutOp(tuple(i.namespace), i.key, None) for i in page])
-            count += len(page)
-    return count
+    return await run_async(store, _forget_user(store, namespace_prefix))

@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, SearchOp
 
+from langmem_ext.long_term._io import Batch, Gen, run_async, run_sync
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.render import escape_text
 from langmem_ext.long_term.schemas import ProceduralMemory, from_value
@@ -61,20 +62,23 @@ def _rules(items: Sequence[Any], limit: int) -> list[ProceduralMemory]:
     return rules[:limit]
 
 
+def _load_rules(config: RunnableConfig | None, namespace: Sequence[str], limit: int) -> Gen[list[ProceduralMemory]]:
+    (items,) = yield Batch([SearchOp(resolve_namespace(namespace, config), limit=max(limit * 3, 50))])
+    return _rules(items, limit)
+
+
 def load_rules(
     store: BaseStore, config: RunnableConfig | None, *, namespace: Sequence[str] = DEFAULT_NAMESPACES["procedural"], limit: int = 20
 ) -> list[ProceduralMemory]:
     """The user's active rules, most important (then most recent) first."""
-    ns = resolve_namespace(namespace, config)
-    return _rules(store.search(ns, limit=max(limit * 3, 50)), limit)
+    return run_sync(store, _load_rules(config, namespace, limit))
 
 
 async def aload_rules(
     store: BaseStore, config: RunnableConfig | None, *, namespace: Sequence[str] = DEFAULT_NAMESPACES["procedural"], limit: int = 20
 ) -> list[ProceduralMemory]:
     """Async :func:`load_rules`."""
-    ns = resolve_namespace(namespace, config)
-    return _rules(await store.asearch(ns, limit=max(limit * 3, 50)), limit)
+    return await run_async(store, _load_rules(config, namespace, limit))
 
 
 def system_prompt_with_rules(

@@ -8,12 +8,9 @@ with every component normalised to [0, 1]: relevance comes from the retrieval
 recipe of :mod:`~langmem_ext.long_term.retrieval` (``mode``): ``"vector"`` (the
 default for now) is the store's similarity alone; ``"hybrid"`` fuses the BM25 and
 vector rankings by z-score and passes a share of a strong episode's score to the
-episodes next to it in time (the LoCoMo recipe of docs/recall.md); ``"hybrid+time"``
-also favours dated memories for *when* questions; ``"text"`` is BM25 alone.
-Hybrid is not the default yet: in the offline demo conversation it lost one of four
-cross-thread recalls (the store's BM25 ranked chat episodes poorly), and in a live
-chat every episode lies within the neighbour window of every other, so propagation
-lifts episodes over facts. On stores without BM25 search
+episodes next to it in time (docs/recall.md); ``"hybrid+time"`` also favours dated
+memories for *when* questions; ``"text"`` is BM25 alone. Why hybrid is not the default
+yet is in docs/recall.md. On stores without BM25 search
 (``InMemoryStore``, any other ``BaseStore``) the hybrid modes use the vector list
 alone. The score is min-max normalised over the candidates (the best of all
 queries that found it); recency decays exponentially with the time since the
@@ -75,31 +72,14 @@ from langmem_ext.long_term.ranking import (
     render_memory_block,
     select_within_budget,
 )
-from langmem_ext.long_term.retrieval import (
-    RecallMode,
-    asearch_batch,
-    fuse_results,
-    list_names,
-    search_batch,
-    supports_text_search,
-)
+from langmem_ext.long_term._io import Batch, Gen, run_async, run_sync, supports_text_search
+from langmem_ext.long_term.retrieval import RecallMode, fuse_results, list_names
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, utcnow
 from langmem_ext.long_term.writer import namespace_generation
 from langmem_ext.messages import build_queries, message_text
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID
 
-__all__ = [
-    "MEMORY_BLOCK_ID",
-    "Candidate",
-    "RankWeights",
-    "RecallNode",
-    "RecallResult",
-    "normalise",
-    "rank_candidates",
-    "recency_score",
-    "render_memory_block",
-    "select_within_budget",
-]
+__all__ = ["RecallNode", "RecallResult", "with_memory_block"]
 
 logger = logging.getLogger(__name__)
 
@@ -403,32 +383,41 @@ class RecallNode(MemoryNode):
 
     # ---- I/O -------------------------------------------------------------------------------
 
-    def recall(self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None,
-               store: BaseStore | None = None) -> RecallResult:
-        """Find, rank and render memories for ``messages``; reinforces what it returns."""
-        store = self._resolve_store(store)
+    def _recall(self, messages: Sequence[BaseMessage], config: RunnableConfig | None, store: BaseStore) -> Gen[RecallResult]:
         namespaces = {k: resolve_namespace(t, config) for k, t in self.templates.items()}
         queries = self.queries(messages)
         cached = self._cached_rules(store, namespaces)
         generation = namespace_generation(store, namespaces["procedural"]) if "procedural" in namespaces else 0
         ops, layout = self._search_ops(queries, namespaces, self._lists(store), with_rules=cached is None)
         modes = dict(enumerate(name for _, name in layout)) if supports_text_search(store) else {}
-        results = search_batch(store, ops, modes) if ops else []
+        results = yield Batch(ops, modes)
         found, rules = self._candidates(results, layout, namespaces)
         if cached is None:
             self._remember_rules(store, namespaces, generation, rules)
         else:
             rules = cached
         stats_ns = resolve_namespace(self.stats_namespace, config)
-        stats = store.batch([GetOp(stats_ns, key, refresh_ttl=False) for key in found]) if found else []
+        stats = yield Batch([GetOp(stats_ns, key, refresh_ttl=False) for key in found])
         now = utcnow()
         result = self._finish(found, stats, rules, queries, now)
         if self.reinforce != "off" and result.memories:
             if self.reinforce == "inline":
-                store.batch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
+                yield Batch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
             else:
                 self._buffer.add(store, stats_ns, result.memories, now)
         return result
+
+    def recall(self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None,
+               store: BaseStore | None = None) -> RecallResult:
+        """Find, rank and render memories for ``messages``; reinforces what it returns."""
+        store = self._resolve_store(store)
+        return run_sync(store, self._recall(messages, config, store))
+
+    async def arecall(self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None,
+                      store: BaseStore | None = None) -> RecallResult:
+        """Async :meth:`recall`."""
+        store = self._resolve_store(store)
+        return await run_async(store, self._recall(messages, config, store))
 
     def flush(self) -> None:
         """Write the pending background reinforcement now."""
@@ -437,33 +426,6 @@ class RecallNode(MemoryNode):
     async def aflush(self) -> None:
         """Async :meth:`flush`."""
         await asyncio.to_thread(self._buffer.flush)
-
-    async def arecall(self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None,
-                      store: BaseStore | None = None) -> RecallResult:
-        """Async :meth:`recall`."""
-        store = self._resolve_store(store)
-        namespaces = {k: resolve_namespace(t, config) for k, t in self.templates.items()}
-        queries = self.queries(messages)
-        cached = self._cached_rules(store, namespaces)
-        generation = namespace_generation(store, namespaces["procedural"]) if "procedural" in namespaces else 0
-        ops, layout = self._search_ops(queries, namespaces, self._lists(store), with_rules=cached is None)
-        modes = dict(enumerate(name for _, name in layout)) if supports_text_search(store) else {}
-        results = await asearch_batch(store, ops, modes) if ops else []
-        found, rules = self._candidates(results, layout, namespaces)
-        if cached is None:
-            self._remember_rules(store, namespaces, generation, rules)
-        else:
-            rules = cached
-        stats_ns = resolve_namespace(self.stats_namespace, config)
-        stats = await store.abatch([GetOp(stats_ns, key, refresh_ttl=False) for key in found]) if found else []
-        now = utcnow()
-        result = self._finish(found, stats, rules, queries, now)
-        if self.reinforce != "off" and result.memories:
-            if self.reinforce == "inline":
-                await store.abatch(stats_ops(stats_ns, result.memories, now, half_life=self.strength_half_life))
-            else:
-                self._buffer.add(store, stats_ns, result.memories, now)
-        return result
 
     def _node(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         history, source = self.source(state)

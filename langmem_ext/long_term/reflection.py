@@ -48,8 +48,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,7 +66,8 @@ from langmem_ext.llm import ModelCallError, acall_structured, call_structured, r
 from langmem_ext.llm.endpoint import endpoint_of, state_of
 from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, curate_changes
 from langmem_ext.long_term.dates import annotate_dates, message_time
-from langmem_ext.long_term.dead_letters import asave_dead_letter, dead_letter, dead_letter_namespace, save_dead_letter
+from langmem_ext.long_term._io import Batch, Gen, Twin, run_async, run_sync
+from langmem_ext.long_term.dead_letters import dead_letter, dead_letter_namespace, saving_dead_letter
 from langmem_ext.long_term.extraction import (
     MAX_OPERATIONS,
     read_operations,
@@ -79,7 +81,7 @@ from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations
 from langmem_ext.long_term.operations import Changes
 from langmem_ext.long_term.render import escape_text
 from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, utcnow
-from langmem_ext.long_term.writer import Applied, aapply_changes, apply_changes
+from langmem_ext.long_term.writer import Applied, changes_gen
 from langmem_ext.messages import build_queries, message_key, message_text
 
 __all__ = [
@@ -414,7 +416,35 @@ class ReflectionNode(MemoryNode):
             )
         return store
 
-    # ---- I/O: sync -------------------------------------------------------------------------
+    # ---- I/O: one operation, driven sync or async (langmem_ext.long_term._io) --------------
+
+    def _reflect(self, messages: Sequence[BaseMessage], config: RunnableConfig | None, store: BaseStore,
+                 retry: bool) -> Gen[ReflectionResult]:
+        namespaces = self._namespaces(config)
+        (cursor,) = yield Batch([self._cursor_op(config)])
+        new = self._new_messages(messages, cursor, retry=retry)
+        if (reason := self._skip_reason(new, config)) is not None:
+            return ReflectionResult(skipped=reason)
+        known = self._known((yield Batch(self._search_ops(new, namespaces))))
+        fallback, requests = None, 0
+        if self.model is None:
+            operations: Sequence[Any] = self._operations_offline(new, known)
+        else:
+            model_input, aliases = self._model_input(new, known)
+            options = self._call_options(new, known, aliases, retry=retry)
+            try:
+                outcome: Any = yield Twin(lambda: call_structured(self.model, model_input, **options),
+                                          lambda: acall_structured(self.model, model_input, **options))
+            except ModelCallError as exc:
+                outcome = exc
+            operations, fallback, requests = self._decide(new, known, aliases, outcome, retry=retry)
+        applied = yield from changes_gen(store, self._changes(operations, new, known, namespaces), limits=self.limits)
+        failed = fallback is not None and not fallback.startswith("empty")
+        if failed:
+            yield from saving_dead_letter(*self._letter(new, config, fallback))  # type: ignore[arg-type]
+        yield Batch([self._cursor_put(config, cursor, new, offline_only=failed)])
+        return ReflectionResult(applied=applied, messages=len(new), related=len(known), offline=self.model is None,
+                                fallback=fallback, requests=requests)
 
     def reflect(
         self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None, store: BaseStore | None = None,
@@ -427,29 +457,15 @@ class ReflectionNode(MemoryNode):
                 (a dead letter's); a model failure then raises instead of falling back.
         """
         store = self._resolve_store(store)
-        namespaces = self._namespaces(config)
-        (cursor,) = store.batch([self._cursor_op(config)])
-        new = self._new_messages(messages, cursor, retry=retry)
-        if (reason := self._skip_reason(new, config)) is not None:
-            return ReflectionResult(skipped=reason)
-        known = self._known(store.batch(self._search_ops(new, namespaces)))
-        fallback, requests = None, 0
-        if self.model is None:
-            operations: Sequence[Any] = self._operations_offline(new, known)
-        else:
-            model_input, aliases = self._model_input(new, known)
-            try:
-                outcome: Any = call_structured(self.model, model_input, **self._call_options(new, known, aliases, retry=retry))
-            except ModelCallError as exc:
-                outcome = exc
-            operations, fallback, requests = self._decide(new, known, aliases, outcome, retry=retry)
-        applied = apply_changes(store, self._changes(operations, new, known, namespaces), limits=self.limits)
-        failed = fallback is not None and not fallback.startswith("empty")
-        if failed:
-            save_dead_letter(store, *self._letter(new, config, fallback))  # type: ignore[arg-type]
-        store.batch([self._cursor_put(config, cursor, new, offline_only=failed)])
-        return ReflectionResult(applied=applied, messages=len(new), related=len(known), offline=self.model is None,
-                                fallback=fallback, requests=requests)
+        return run_sync(store, self._reflect(messages, config, store, retry))
+
+    async def areflect(
+        self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None, store: BaseStore | None = None,
+        retry: bool = False,
+    ) -> ReflectionResult:
+        """Async :meth:`reflect`."""
+        store = self._resolve_store(store)
+        return await run_async(store, self._reflect(messages, config, store, retry))
 
     def _node(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         self.handle(self.history(state), config=run_config(config))
@@ -461,8 +477,14 @@ class ReflectionNode(MemoryNode):
         if self.background:
             self.executor.submit(messages, config=config, store=store)
             return
-        try:
+        with self._reported():
             self.reflect(messages, config=config, store=store)
+
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        """``on_error="log"``: a failed reflection is logged and the turn goes on."""
+        try:
+            yield
         except Exception:
             if self.on_error == "raise":
                 raise
@@ -472,38 +494,6 @@ class ReflectionNode(MemoryNode):
         if self.output_messages_key is None:
             return {}
         return {self.output_messages_key: None, source_key(self.output_messages_key): None}
-
-    # ---- I/O: async ------------------------------------------------------------------------
-
-    async def areflect(
-        self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None, store: BaseStore | None = None,
-        retry: bool = False,
-    ) -> ReflectionResult:
-        """Async :meth:`reflect`."""
-        store = self._resolve_store(store)
-        namespaces = self._namespaces(config)
-        (cursor,) = await store.abatch([self._cursor_op(config)])
-        new = self._new_messages(messages, cursor, retry=retry)
-        if (reason := self._skip_reason(new, config)) is not None:
-            return ReflectionResult(skipped=reason)
-        known = self._known(await store.abatch(self._search_ops(new, namespaces)))
-        fallback, requests = None, 0
-        if self.model is None:
-            operations: Sequence[Any] = self._operations_offline(new, known)
-        else:
-            model_input, aliases = self._model_input(new, known)
-            try:
-                outcome: Any = await acall_structured(self.model, model_input, **self._call_options(new, known, aliases, retry=retry))
-            except ModelCallError as exc:
-                outcome = exc
-            operations, fallback, requests = self._decide(new, known, aliases, outcome, retry=retry)
-        applied = await aapply_changes(store, self._changes(operations, new, known, namespaces), limits=self.limits)
-        failed = fallback is not None and not fallback.startswith("empty")
-        if failed:
-            await asave_dead_letter(store, *self._letter(new, config, fallback))  # type: ignore[arg-type]
-        await store.abatch([self._cursor_put(config, cursor, new, offline_only=failed)])
-        return ReflectionResult(applied=applied, messages=len(new), related=len(known), offline=self.model is None,
-                                fallback=fallback, requests=requests)
 
     async def _anode(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         await self.ahandle(self.history(state), config=run_config(config))
@@ -516,12 +506,8 @@ class ReflectionNode(MemoryNode):
         if self.background:
             self.executor.asubmit(messages, config=config, store=store)
             return
-        try:
+        with self._reported():
             await self.areflect(messages, config=config, store=store)
-        except Exception:
-            if self.on_error == "raise":
-                raise
-            logger.exception("Reflection failed; the messages stay unreflected and are retried next time.")
 
     # ---- background ------------------------------------------------------------------------
 
@@ -550,7 +536,3 @@ class ReflectionNode(MemoryNode):
     async def aflush(self) -> int:
         """Async :meth:`flush` (graphs run with ``ainvoke``); returns how many reflections finished."""
         return 0 if self._executor is None else await self._executor.aflush()
-
-
-def _dump(result: Any) -> Any:
-    return result.model_dump() if hasattr(result, "model_dump") else result

@@ -1,4 +1,4 @@
-"""Hybrid memory retrieval over any LangGraph store: the recipe measured on LoCoMo.
+"""Hybrid memory retrieval over any LangGraph store (its figures: docs/recall.md).
 
 ``recall(store, namespace_prefix, query, ...)`` asks the store for ranked candidates by
 vector similarity and by BM25 in one round trip (``mode="vector" | "text"`` per search, as
@@ -30,6 +30,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from langgraph.store.base import BaseStore, Op, Result, SearchItem, SearchOp
+
+from langmem_ext.long_term._io import Batch, Gen, run_async, run_sync, supports_text_search
 
 __all__ = [
     "RecallMode",
@@ -202,18 +204,6 @@ def _when(value: Mapping[str, Any], fields: tuple[str, ...] = ("occurred_at", "v
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def supports_text_search(store: BaseStore) -> bool:
-    """Whether ``store`` ranks by BM25 as well as by vector (``search(..., mode="text")``).
-
-    True for :class:`langmem_ext.store.RedisStore` / ``AsyncRedisStore`` with an index.
-
-    >>> from langgraph.store.memory import InMemoryStore
-    >>> supports_text_search(InMemoryStore())
-    False
-    """
-    return "text" in getattr(store, "search_modes", ())
-
-
 def list_names(mode: str, store: BaseStore) -> list[str]:
     """The ranked lists ``mode`` fuses on ``store`` (``"text"``, ``"vector"`` or both).
 
@@ -240,16 +230,16 @@ def search_batch(store: BaseStore, ops: Sequence[Op], modes: Mapping[int, str]) 
     Modes apply only on stores with :func:`supports_text_search`; elsewhere every search
     ranks as the store does (by vector), so pass ``"text"`` only after :func:`list_names`.
     """
-    if modes and supports_text_search(store):
-        return store.batch(list(ops), modes=dict(modes))  # type: ignore[call-arg]
-    return store.batch(list(ops))
+    return run_sync(store, _searched(ops, modes))
 
 
 async def asearch_batch(store: BaseStore, ops: Sequence[Op], modes: Mapping[int, str]) -> list[Result]:
     """Async :func:`search_batch`."""
-    if modes and supports_text_search(store):
-        return await store.abatch(list(ops), modes=dict(modes))  # type: ignore[call-arg]
-    return await store.abatch(list(ops))
+    return await run_async(store, _searched(ops, modes))
+
+
+def _searched(ops: Sequence[Op], modes: Mapping[int, str]) -> Gen[list[Result]]:
+    return (yield Batch(list(ops), dict(modes)))
 
 
 def _uid(item: SearchItem) -> str:
@@ -329,6 +319,16 @@ def _plan(store: BaseStore, namespace_prefix: tuple[str, ...], query: str, *, mo
     return names, ops
 
 
+def _recall(store: BaseStore, namespace_prefix: tuple[str, ...], query: str, *, limit: int, mode: RecallMode,
+            filter: dict[str, Any] | None, depth: int, vector_weight: float, neighbor_weight: float | None,
+            neighbor_window: timedelta, time_weight: float) -> Gen[list[SearchItem]]:
+    names, ops = _plan(store, namespace_prefix, query, mode=mode, limit=limit, depth=depth, filter=filter)
+    results = yield Batch(ops, dict(enumerate(names)))
+    return fuse_results(query, dict(zip(names, results)), mode=mode, vector_weight=vector_weight,
+                        neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
+                        time_weight=time_weight)[:limit]
+
+
 def recall(
     store: BaseStore,
     namespace_prefix: tuple[str, ...],
@@ -367,11 +367,9 @@ def recall(
     Raises:
         ValueError: Bad option values, or ``"text"`` on a store without BM25.
     """
-    names, ops = _plan(store, namespace_prefix, query, mode=mode, limit=limit, depth=depth, filter=filter)
-    results = search_batch(store, ops, dict(enumerate(names)))
-    return fuse_results(query, dict(zip(names, results)), mode=mode, vector_weight=vector_weight,
-                        neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
-                        time_weight=time_weight)[:limit]
+    return run_sync(store, _recall(store, namespace_prefix, query, limit=limit, mode=mode, filter=filter, depth=depth,
+                                   vector_weight=vector_weight, neighbor_weight=neighbor_weight,
+                                   neighbor_window=neighbor_window, time_weight=time_weight))
 
 
 async def arecall(
@@ -389,8 +387,6 @@ async def arecall(
     time_weight: float = 0.5,
 ) -> list[SearchItem]:
     """Async :func:`recall`."""
-    names, ops = _plan(store, namespace_prefix, query, mode=mode, limit=limit, depth=depth, filter=filter)
-    results = await asearch_batch(store, ops, dict(enumerate(names)))
-    return fuse_results(query, dict(zip(names, results)), mode=mode, vector_weight=vector_weight,
-                        neighbor_weight=neighbor_weight, neighbor_window=neighbor_window,
-                        time_weight=time_weight)[:limit]
+    return await run_async(store, _recall(store, namespace_prefix, query, limit=limit, mode=mode, filter=filter,
+                                          depth=depth, vector_weight=vector_weight, neighbor_weight=neighbor_weight,
+                                          neighbor_window=neighbor_window, time_weight=time_weight))

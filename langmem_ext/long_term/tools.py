@@ -33,15 +33,16 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool
-from langgraph.store.base import BaseStore, SearchOp
+from langgraph.store.base import BaseStore, GetOp, SearchOp
 from pydantic import BaseModel, Field, create_model
 
 from langmem_ext.contract import run_config
+from langmem_ext.long_term._io import Batch, Gen, run_async, run_sync
 from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespace
 from langmem_ext.long_term.operations import Changes, content_schema, plan_changes
 from langmem_ext.long_term.render import memory_line
 from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, memory_text
-from langmem_ext.long_term.writer import aapply_changes, apply_changes
+from langmem_ext.long_term.writer import changes_gen
 
 __all__ = ["create_manage_memory_tool", "create_search_memory_tool", "is_near_duplicate"]
 
@@ -160,31 +161,25 @@ def create_manage_memory_tool(
             return f"Deleted memory id={id}."
         return f"Updated memory id={id}." if applied.updated else f"Memory id={id} already says that; nothing changed."
 
-    def run(action: str, memory: Any = None, id: str | None = None, *, config: RunnableConfig) -> str:
+    def manage(action: str, memory: Any, id: str | None, store: BaseStore, config: RunnableConfig) -> Gen[str]:
         error, _ = prepare(action, memory, id)
         if error:
             return error
-        s = _store(store)
         ns = resolve_namespace(template, run_config(config))
-        existing = s.get(ns, id) if id else None
-        dups = s.search(ns, query=_query(memory), limit=3) if action == "create" else []
-        error, changes = plan(action, memory, id, ns, existing, dups)
+        creating = action == "create"
+        found = yield Batch(([GetOp(ns, id)] if id else []) + ([SearchOp(ns, query=_query(memory), limit=3)] if creating else []))
+        error, changes = plan(action, memory, id, ns, found[0] if id else None, found[-1] if creating else [])
         if error:
             return error
-        return report(action, apply_changes(s, changes), changes, id)
+        return report(action, (yield from changes_gen(store, changes)), changes, id)
+
+    def run(action: str, memory: Any = None, id: str | None = None, *, config: RunnableConfig) -> str:
+        s = _store(store)
+        return run_sync(s, manage(action, memory, id, s, config))
 
     async def arun(action: str, memory: Any = None, id: str | None = None, *, config: RunnableConfig) -> str:
-        error, _ = prepare(action, memory, id)
-        if error:
-            return error
         s = _store(store)
-        ns = resolve_namespace(template, run_config(config))
-        existing = await s.aget(ns, id) if id else None
-        dups = await s.asearch(ns, query=_query(memory), limit=3) if action == "create" else []
-        error, changes = plan(action, memory, id, ns, existing, dups)
-        if error:
-            return error
-        return report(action, await aapply_changes(s, changes), changes, id)
+        return await run_async(s, manage(action, memory, id, s, config))
 
     return StructuredTool.from_function(
         func=run, coroutine=arun, name=name, args_schema=schema,
@@ -237,11 +232,15 @@ def create_search_memory_tool(
             lines.append(memory_line(memory))
         return "\n".join(lines) or "No matching memories."
 
+    def search(query: str, limit: int, config: RunnableConfig) -> Gen[str]:
+        (items,) = yield Batch([SearchOp(resolve_namespace(template, run_config(config)), query=query, limit=limit)])
+        return render(items)
+
     def run(query: str, limit: int = limit, *, config: RunnableConfig) -> str:
-        return render(_store(store).search(resolve_namespace(template, run_config(config)), query=query, limit=limit))
+        return run_sync(_store(store), search(query, limit, config))
 
     async def arun(query: str, limit: int = limit, *, config: RunnableConfig) -> str:
-        return render(await _store(store).asearch(resolve_namespace(template, run_config(config)), query=query, limit=limit))
+        return await run_async(_store(store), search(query, limit, config))
 
     return StructuredTool.from_function(
         func=run, coroutine=arun, name=name, args_schema=search_schema,

@@ -32,10 +32,10 @@ memory's ``version`` field is its revision number, bumped by every change.
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import logging
 import threading
-import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -43,6 +43,7 @@ from typing import Any, Literal
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from langmem_ext.limits import Limits, check_limit, utf8_len
+from langmem_ext.long_term._io import Batch, Call, Gen, Lock, Unlock, run_async, run_sync
 from langmem_ext.long_term.namespaces import unfilled_placeholders
 from langmem_ext.long_term.operations import Changes, Mutation
 from langmem_ext.long_term.schemas import INDEX_FIELDS, MemoryBase, from_value, memory_text, to_value
@@ -88,42 +89,35 @@ def supports_cas(store: BaseStore) -> bool:
     return callable(getattr(store, "put_if_version", None)) and callable(getattr(store, "get_with_version", None))
 
 
-_sync_locks: "weakref.WeakKeyDictionary[BaseStore, threading.Lock]" = weakref.WeakKeyDictionary()
-_async_locks: "weakref.WeakKeyDictionary[BaseStore, dict[int, asyncio.Lock]]" = weakref.WeakKeyDictionary()
-_registry_lock = threading.Lock()
-
-
-_generations: dict[tuple[int, tuple[str, ...]], int] = {}
+_generations: OrderedDict[tuple[int, tuple[str, ...]], int] = OrderedDict()
+_generations_lock = threading.Lock()
+_clock = itertools.count(1)
+_evicted = 0  # the newest generation dropped from the table: what a forgotten namespace reports
+MAX_GENERATIONS = 10_000
+"""Namespaces whose generation is remembered (the least recently written are dropped first)."""
 
 
 def _bump(store: BaseStore, namespaces: Any) -> None:
-    with _registry_lock:
+    global _evicted
+    with _generations_lock:
         for ns in {tuple(n) for n in namespaces}:
-            _generations[(id(store), ns)] = _generations.get((id(store), ns), 0) + 1
+            key = (id(store), ns)
+            _generations[key] = next(_clock)
+            _generations.move_to_end(key)
+        while len(_generations) > MAX_GENERATIONS:
+            _evicted = max(_evicted, _generations.popitem(last=False)[1])
 
 
 def namespace_generation(store: BaseStore, namespace: Sequence[str]) -> int:
-    """How many writes this process made through this module to ``namespace`` of ``store``
-    (lets readers cache what they read, e.g. RecallNode's rules)."""
-    return _generations.get((id(store), tuple(namespace)), 0)
+    """A number that changes whenever this process writes ``namespace`` of ``store`` through
+    this module (lets readers cache what they read, e.g. RecallNode's rules).
 
-
-def _sync_lock(store: BaseStore) -> threading.Lock:
-    with _registry_lock:
-        lock = _sync_locks.get(store)
-        if lock is None:
-            lock = _sync_locks[store] = threading.Lock()
-        return lock
-
-
-def _async_lock(store: BaseStore) -> asyncio.Lock:
-    loop_id = id(asyncio.get_running_loop())
-    with _registry_lock:
-        per_loop = _async_locks.setdefault(store, {})
-        lock = per_loop.get(loop_id)
-        if lock is None:
-            lock = per_loop[loop_id] = asyncio.Lock()
-        return lock
+    Bounded (``MAX_GENERATIONS`` namespaces): a namespace dropped from the table reports the
+    newest generation dropped, never the value it had, so a cache keyed by it misses rather
+    than serving stale data.
+    """
+    with _generations_lock:
+        return _generations.get((id(store), tuple(namespace)), _evicted)
 
 
 def check_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
@@ -180,6 +174,15 @@ def _put_ops(namespace: Sequence[str], memories: Sequence[MemoryBase], index: li
     return ops
 
 
+def _put(store: BaseStore, namespace: Sequence[str], memories: Sequence[MemoryBase], index: list[str] | bool | None,
+         limits: Limits | None) -> Gen[list[str]]:
+    ops = _put_ops(namespace, memories, index, limits)  # everything checked before anything is written
+    if ops:
+        yield Batch(ops)
+        _bump(store, [namespace])
+    return [op.key for op in ops]
+
+
 def put_memories(
     store: BaseStore,
     namespace: Sequence[str],
@@ -205,11 +208,7 @@ def put_memories(
     Returns:
         The keys written, in input order.
     """
-    ops = _put_ops(namespace, memories, index, limits)
-    if ops:
-        store.batch(ops)
-        _bump(store, [namespace])
-    return [op.key for op in ops]
+    return run_sync(store, _put(store, namespace, memories, index, limits))
 
 
 async def aput_memories(
@@ -221,11 +220,7 @@ async def aput_memories(
     limits: Limits | None = None,
 ) -> list[str]:
     """Async :func:`put_memories`."""
-    ops = _put_ops(namespace, memories, index, limits)
-    if ops:
-        await store.abatch(ops)
-        _bump(store, [namespace])
-    return [op.key for op in ops]
+    return await run_async(store, _put(store, namespace, memories, index, limits))
 
 
 def _mutated(item: Item | None, mutate: Mutation, limits: Limits | None) -> tuple[MemoryBase, MemoryBase] | None:
@@ -253,6 +248,52 @@ def _validate_changes(changes: Changes, limits: Limits | None) -> None:
         check_namespace(ns)
 
 
+def changes_gen(
+    store: BaseStore,
+    changes: Changes,
+    *,
+    index: list[str] | bool | None = INDEX_FIELDS,
+    concurrency: Concurrency = "auto",
+    limits: Limits | None = None,
+) -> Gen[Applied]:
+    """:func:`apply_changes` as an operation (:mod:`~langmem_ext.long_term._io`), for other operations to ``yield from``."""
+    _validate_changes(changes, limits)
+    applied = Applied()
+    if concurrency == "auto" and supports_cas(store):
+        yield Batch([PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
+                    + [PutOp(ns, key, None) for ns, key in changes.deletes])
+        for ns, key, mutate in changes.updates:
+            for _ in range(MAX_CAS_RETRIES):
+                item, version = yield Call("get_with_version", (ns, key))
+                pair = _mutated(item, mutate, limits)
+                if pair is None:
+                    break
+                new = pair[1]
+                written = yield Call("put_if_version", (ns, key, to_value(new)),
+                                     {"expected_version": version, "index": index})
+                if written is not None:
+                    applied.updated.append(key)
+                    applied.memories[key] = new
+                    break
+            else:
+                raise ConcurrentUpdateError(f"Memory {key!r} in {ns!r} changed {MAX_CAS_RETRIES} times while updating it.")
+    else:
+        locked = concurrency == "auto"  # "none": a plain read-modify-write (single-writer setups, tests)
+        if locked:
+            yield Lock()
+        try:
+            items = (yield Batch([GetOp(ns, key) for ns, key, _ in changes.updates])) if changes.updates else []
+            yield Batch(_locked_ops(changes, items, applied, index, limits))
+        finally:
+            if locked:
+                yield Unlock()
+    _bump(store, [ns for ns, _ in changes.inserts] + [ns for ns, _ in changes.deletes] + [ns for ns, _, _ in changes.updates])
+    applied.inserted = [m.id for _, m in changes.inserts]
+    applied.memories.update({m.id: m for _, m in changes.inserts})
+    applied.deleted = [key for _, key in changes.deletes]
+    return applied
+
+
 def apply_changes(
     store: BaseStore,
     changes: Changes,
@@ -263,9 +304,10 @@ def apply_changes(
 ) -> Applied:
     """Apply inserts, deletes and mutations without losing concurrent updates.
 
-    Without compare-and-set everything is ONE ``store.batch`` (reads first, under
-    the per-process lock). With ``put_if_version`` inserts and deletes are one
-    batch and each mutation is a compare-and-set with retries.
+    Without compare-and-set everything is ONE ``store.batch`` of reads and one of writes,
+    under the per-process lock (a thread lock; an asyncio lock per event loop in
+    :func:`aapply_changes`). With ``put_if_version`` inserts and deletes are one batch and
+    each mutation is a compare-and-set with retries.
 
     Args:
         store: Any LangGraph ``BaseStore``.
@@ -281,43 +323,19 @@ def apply_changes(
             the defaults). Inserts are checked before anything is written; an update
             is checked once its new text is known, and is then not written.
     """
-    _validate_changes(changes, limits)
-    applied = Applied()
-    if concurrency == "auto" and supports_cas(store):
-        ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
-        ops += [PutOp(ns, key, None) for ns, key in changes.deletes]
-        if ops:
-            store.batch(ops)
-        for ns, key, mutate in changes.updates:
-            for _ in range(MAX_CAS_RETRIES):
-                item, version = store.get_with_version(ns, key)  # type: ignore[attr-defined]
-                pair = _mutated(item, mutate, limits)
-                if pair is None:
-                    break
-                new = pair[1]
-                if store.put_if_version(ns, key, to_value(new), expected_version=version, index=index) is not None:  # type: ignore[attr-defined]
-                    applied.updated.append(key)
-                    applied.memories[key] = new
-                    break
-            else:
-                raise ConcurrentUpdateError(f"Memory {key!r} in {ns!r} changed {MAX_CAS_RETRIES} times while updating it.")
-    else:
-        lock = _sync_lock(store) if concurrency == "auto" else None
-        if lock is not None:
-            lock.acquire()
-        try:
-            items = store.batch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
-            ops = _locked_ops(changes, items, applied, index, limits)
-            if ops:
-                store.batch(ops)
-        finally:
-            if lock is not None:
-                lock.release()
-    _bump(store, [ns for ns, _ in changes.inserts] + [ns for ns, _ in changes.deletes] + [ns for ns, _, _ in changes.updates])
-    applied.inserted = [m.id for _, m in changes.inserts]
-    applied.memories.update({m.id: m for _, m in changes.inserts})
-    applied.deleted = [key for _, key in changes.deletes]
-    return applied
+    return run_sync(store, changes_gen(store, changes, index=index, concurrency=concurrency, limits=limits))
+
+
+async def aapply_changes(
+    store: BaseStore,
+    changes: Changes,
+    *,
+    index: list[str] | bool | None = INDEX_FIELDS,
+    concurrency: Concurrency = "auto",
+    limits: Limits | None = None,
+) -> Applied:
+    """Async :func:`apply_changes` (an asyncio lock per event loop when the store has no CAS)."""
+    return await run_async(store, changes_gen(store, changes, index=index, concurrency=concurrency, limits=limits))
 
 
 def _locked_ops(changes: Changes, items: Sequence[Any], applied: Applied, index: list[str] | bool | None,
@@ -333,63 +351,8 @@ def _locked_ops(changes: Changes, items: Sequence[Any], applied: Applied, index:
     return ops
 
 
-async def aapply_changes(
-    store: BaseStore,
-    changes: Changes,
-    *,
-    index: list[str] | bool | None = INDEX_FIELDS,
-    concurrency: Concurrency = "auto",
-    limits: Limits | None = None,
-) -> Applied:
-    """Async :func:`apply_changes` (per-event-loop lock when the store has no CAS)."""
-    _validate_changes(changes, limits)
-    applied = Applied()
-    if concurrency == "auto" and supports_cas(store):
-        ops = [PutOp(ns, m.id, to_value(m), index=index) for ns, m in changes.inserts]
-        ops += [PutOp(ns, key, None) for ns, key in changes.deletes]
-        if ops:
-            await store.abatch(ops)
-        aput = getattr(store, "aput_if_version", None)
-        aget = getattr(store, "aget_with_version", None)
-        for ns, key, mutate in changes.updates:
-            for _ in range(MAX_CAS_RETRIES):
-                if aget is not None:
-                    item, version = await aget(ns, key)
-                else:
-                    item, version = await asyncio.to_thread(store.get_with_version, ns, key)  # type: ignore[attr-defined]
-                pair = _mutated(item, mutate, limits)
-                if pair is None:
-                    break
-                new = pair[1]
-                value = to_value(new)
-                if aput is not None:
-                    written = await aput(ns, key, value, expected_version=version, index=index)
-                else:
-                    written = await asyncio.to_thread(
-                        lambda: store.put_if_version(ns, key, value, expected_version=version, index=index)  # type: ignore[attr-defined]
-                    )
-                if written is not None:
-                    applied.updated.append(key)
-                    applied.memories[key] = new
-                    break
-            else:
-                raise ConcurrentUpdateError(f"Memory {key!r} in {ns!r} changed {MAX_CAS_RETRIES} times while updating it.")
-    elif concurrency == "auto":
-        async with _async_lock(store):
-            items = await store.abatch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
-            ops = _locked_ops(changes, items, applied, index, limits)
-            if ops:
-                await store.abatch(ops)
-    else:
-        items = await store.abatch([GetOp(ns, key) for ns, key, _ in changes.updates]) if changes.updates else []
-        ops = _locked_ops(changes, items, applied, index, limits)
-        if ops:
-            await store.abatch(ops)
-    _bump(store, [ns for ns, _ in changes.inserts] + [ns for ns, _ in changes.deletes] + [ns for ns, _, _ in changes.updates])
-    applied.inserted = [m.id for _, m in changes.inserts]
-    applied.memories.update({m.id: m for _, m in changes.inserts})
-    applied.deleted = [key for _, key in changes.deletes]
-    return applied
+def _updates(targets: Sequence[tuple[Sequence[str], str]], mutate: Mutation) -> Changes:
+    return Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
 
 
 def update_memories(
@@ -409,8 +372,7 @@ def update_memories(
         mutate: Returns the new memory, or None to leave it as is. The caller
             bumps ``version`` (e.g. with ``record_change`` or ``model_copy``).
     """
-    changes = Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
-    return apply_changes(store, changes, index=index, concurrency=concurrency, limits=limits)
+    return apply_changes(store, _updates(targets, mutate), index=index, concurrency=concurrency, limits=limits)
 
 
 async def aupdate_memories(
@@ -423,8 +385,7 @@ async def aupdate_memories(
     limits: Limits | None = None,
 ) -> Applied:
     """Async :func:`update_memories`."""
-    changes = Changes(updates=[(tuple(ns), key, _bumping(mutate)) for ns, key in targets])
-    return await aapply_changes(store, changes, index=index, concurrency=concurrency, limits=limits)
+    return await aapply_changes(store, _updates(targets, mutate), index=index, concurrency=concurrency, limits=limits)
 
 
 def _bumping(mutate: Mutation) -> Mutation:

@@ -74,8 +74,7 @@ class RedisStore(BaseRedisStore):
         index: ``{"dims", "embed", "fields"}`` as LangGraph's ``IndexConfig``, plus
             ``mode`` (``"vector"`` default, ``"text"``, ``"hybrid"``), ``algorithm``
             (``"hnsw"``/``"flat"``), ``m``, ``ef_construction``, ``ef_runtime`` (HNSW
-            defaults 16 / 100 / 50: recall@5 0.99 against exact search on real MiniLM
-            embeddings), ``rrf_k``.
+            defaults 16 / 100 / 50; their recall is in docs/store.md), ``rrf_k``.
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``; expiry is native.
         key_prefix: prefix of every key, so several stores can share one Redis (the same
             option as ``RedisSaver``'s; ``prefix=`` is its deprecated name).

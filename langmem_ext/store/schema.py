@@ -55,11 +55,10 @@ class RedisIndexConfig(IndexConfig, total=False):
     m: int
     """HNSW graph degree (``M``); default 16."""
     ef_construction: int
-    """HNSW ``EF_CONSTRUCTION``; default 100 (200 inserts ~half as fast for ~0.004 more recall@5)."""
+    """HNSW ``EF_CONSTRUCTION``; default 100 (the trade-off against insert speed: docs/store.md)."""
     ef_runtime: int
     """HNSW ``EF_RUNTIME`` (candidate list size at query time); default 50. Sent with every query,
-    so an existing index follows the store's config. Measured recall@5 on MiniLM embeddings of
-    ~8.7k LoCoMo sentences: 0.89 at 10, 0.99 at 50 (``benchmarks/store_hnsw.py``)."""
+    so an existing index follows the store's config. Recall at each setting: docs/store.md."""
     rrf_k: int
     """The ``k`` constant of reciprocal rank fusion; default 60."""
 

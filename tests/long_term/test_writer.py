@@ -205,3 +205,23 @@ def test_an_update_that_leaves_an_oversized_text_alone_is_allowed():
     bump = lambda m: m.model_copy(update={"access_count": m.access_count + 1})  # noqa: E731
     assert update_memories(store, [(NS, big.id)], bump).updated == [big.id]
     assert store.get(NS, big.id).value["access_count"] == 1
+
+
+def test_namespace_generations_are_bounded_and_never_report_a_stale_value(monkeypatch):
+    from langgraph.store.memory import InMemoryStore
+
+    import langmem_ext.long_term.writer as writer
+    from langmem_ext.long_term import SemanticMemory
+
+    monkeypatch.setattr(writer, "MAX_GENERATIONS", 3)
+    store = InMemoryStore()
+    first = ("memories", "g0", "semantic")
+    writer.put_memories(store, first, [SemanticMemory(content="a fact")])
+    seen = writer.namespace_generation(store, first)  # what a reader caches
+    for i in range(1, 6):  # four more namespaces push the first one out of the table
+        writer.put_memories(store, ("memories", f"g{i}", "semantic"), [SemanticMemory(content="a fact")])
+    assert len(writer._generations) == 3
+    assert writer.namespace_generation(store, first) != seen  # forgotten: a cache keyed by it misses
+    again = writer.namespace_generation(store, ("memories", "g5", "semantic"))
+    writer.put_memories(store, ("memories", "g5", "semantic"), [SemanticMemory(content="another")])
+    assert writer.namespace_generation(store, ("memories", "g5", "semantic")) != again

@@ -156,3 +156,22 @@ def test_importance_filter_is_shared_by_node_and_middleware_and_scores_only_new_
             make(max_tokens=10, relevance="bm25")
         with pytest.raises(ValueError, match="needs embed="):
             make(max_tokens=10, relevance="embedding")
+
+
+def test_the_embedding_cache_is_bounded():
+    from langmem_ext.short_term import importance_filter
+
+    calls = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return [[float(len(t)), 1.0] for t in texts]
+
+    f = importance_filter(max_tokens=2000, relevance="embedding", embed=embed, embedding_cache_size=4, keep_last_turns=1)
+    history = []
+    for i in range(8):
+        history += [HumanMessage(f"message number {i} about gardens", id=f"h{i}"), AIMessage(f"reply {i}", id=f"a{i}")]
+    f.view(history, {})
+    assert len(f.embedding_cache) == 4  # bounded: the least recently used texts were dropped
+    with pytest.raises(ValueError, match="embedding_cache_size must be > 0"):
+        importance_filter(max_tokens=10, embedding_cache_size=0)

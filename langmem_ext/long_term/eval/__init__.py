@@ -2,7 +2,8 @@
 
 ``run_locomo_eval(path, k=..., mode=..., units=...)`` loads a LoCoMo file, writes each
 conversation as memories with ``put_memories`` into a ``RedisStore`` (offline MiniLM
-embeddings), asks every question with :func:`recall`, and returns evidence recall@k overall
+embeddings), asks every question with :func:`~langmem_ext.long_term.retrieval.recall` (the
+recipe lives there, not here), and returns evidence recall@k overall
 and per category; ``print_locomo_report`` shows it as a table.
 """
 
@@ -20,15 +21,6 @@ from langmem_ext.long_term.eval.locomo import (
 )
 from langmem_ext.long_term.eval.metrics import aggregate_recall, evidence_recall
 from langmem_ext.long_term.eval.report import format_locomo_report, print_locomo_report
-from langmem_ext.long_term.retrieval import (
-    RecallMode,
-    arecall,
-    fuse_scores,
-    propagate_neighbors,
-    query_time_hints,
-    recall,
-    time_boosts,
-)
 from langmem_ext.long_term.eval.runner import DEFAULT_KS, CachedEmbeddings, run_locomo_eval
 from langmem_ext.long_term.eval.units import (
     Units,
@@ -47,25 +39,18 @@ __all__ = [
     "LocomoQuestion",
     "LocomoTurn",
     "Observation",
-    "RecallMode",
     "Units",
     "aggregate_recall",
-    "arecall",
     "evidence_ids",
     "evidence_recall",
     "format_locomo_report",
-    "fuse_scores",
     "load_locomo",
     "memory_turn_ids",
     "observation_memories",
     "parse_session_date",
     "print_locomo_report",
-    "propagate_neighbors",
-    "query_time_hints",
-    "recall",
     "run_locomo_eval",
     "summary_memories",
-    "time_boosts",
     "turn_memories",
     "units_for",
 ]
