@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench install clean browser
+.PHONY: demo test test-llm bench install clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ browser:
 # The suite starts its own Redis 8 (tests/conftest.py) and stops it even when tests fail.
 test: $(STAMP) browser
 	$(PY) -m pytest tests langmem_ext
+
+# Opt-in, not in CI: llama.cpp's llama-server (built from the sources llama-cpp-python vendors,
+# cached in ~/.cache/langmem-ext/llm) serving SmolLM2-135M; the demo and a ten-turn chat against
+# it; figures into docs/models.md.
+test-llm: $(STAMP)
+	$(PY) benchmarks/llm/real_server.py
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

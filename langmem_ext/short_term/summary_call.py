@@ -93,32 +93,34 @@ def _prepared(plan: Any, model: Any, render: Render, max_summary_tokens: int, co
     return request, options
 
 
+def _failed(plan: Any, model: Any, exc: ModelCallError | None, *, max_summary_tokens: int,
+            counter: MessageTokenCounter) -> tuple[str, int]:
+    cause = f"{exc.failure.kind}: {exc.failure.cause}" if exc else "overflow: the request cannot fit the context window"
+    text = _fallback(plan, model=model, cause=cause, max_summary_tokens=max_summary_tokens, counter=counter)
+    return text, exc.requests if exc else 0
+
+
 def summary_text(plan: Any, *, model: Any, render: Render, max_summary_tokens: int,
                  counter: MessageTokenCounter) -> tuple[str, int]:
     """The new summary text for ``plan`` and the model requests it took (see module docstring)."""
     request, options = _prepared(plan, model, render, max_summary_tokens, counter)
-    if request is None:
-        return _fallback(plan, model=model, cause="overflow: the summary request cannot fit the context window",
-                         max_summary_tokens=max_summary_tokens, counter=counter), 0
     try:
-        result = call_text(model, request, **options)
+        if request is not None:
+            result = call_text(model, request, **options)
+            return str(result.value), result.requests
     except ModelCallError as exc:
-        return _fallback(plan, model=model, cause=f"{exc.failure.kind}: {exc.failure.cause}",
-                         max_summary_tokens=max_summary_tokens, counter=counter), exc.requests
-    return str(result.value), result.requests
+        return _failed(plan, model, exc, max_summary_tokens=max_summary_tokens, counter=counter)
+    return _failed(plan, model, None, max_summary_tokens=max_summary_tokens, counter=counter)
 
 
 async def asummary_text(plan: Any, *, model: Any, render: Render, max_summary_tokens: int,
                         counter: MessageTokenCounter) -> tuple[str, int]:
     """Async :func:`summary_text`."""
     request, options = _prepared(plan, model, render, max_summary_tokens, counter)
-    if request is None:
-        return _fallback(plan, model=model, cause="overflow: the summary request cannot fit the context window",
-                         max_summary_tokens=max_summary_tokens, counter=counter), 0
     try:
-        result = await acall_text(model, request, **options)
+        if request is not None:
+            result = await acall_text(model, request, **options)
+            return str(result.value), result.requests
     except ModelCallError as exc:
-        return _fallback(plan, model=model, cause=f"{exc.failure.kind}: {exc.failure.cause}",
-                         max_summary_tokens=max_summary_tokens, counter=counter), exc.requests
-    return str(result.value), result.requests
-
+        return _failed(plan, model, exc, max_summary_tokens=max_summary_tokens, counter=counter)
+    return _failed(plan, model, None, max_summary_tokens=max_summary_tokens, counter=counter)
