@@ -130,12 +130,18 @@ def run_chat() -> dict[str, object]:
             wait_for_reflection(graph, timeout=600)
             key = turn_key(state["messages"])
             per_turn.append(snapshot().requests_per_turn.get(key or "", 0))
+        # the LLM importance scorer (the chatbot graph scores heuristically): the thread, 10 per call
+        from langmem_ext.models import resolve_models
+        from langmem_ext.short_term import LLMScorer
+
+        history = graph.get_state(config).values["messages"]
+        scores = LLMScorer(resolve_models().memory, batch_size=10).score(history)
         facts = [i.value.get("content", "") for i in store.search(("memories", user, "semantic"), limit=100)]
         rules = [i.value.get("content", "") for i in store.search(("memories", user, "procedural"), limit=100)]
         episodes = store.search(("memories", user, "episodic"), limit=100)
     stats = snapshot()
     return {"latencies": latencies, "replies": replies, "per_turn": per_turn, "facts": facts, "rules": rules,
-            "episodes": len(episodes), "stats": stats}
+            "episodes": len(episodes), "stats": stats, "scores": scores}
 
 
 def table(stats) -> str:
@@ -187,6 +193,8 @@ def main() -> int:
         f"max {max(lat):.1f} s",
         f"- model requests per turn (reply + memory work): median {statistics.median(per_turn):g}, "
         f"max {max(per_turn)}",
+        f"- importance scores of the thread's {len(chat['scores'])} messages by `LLMScorer` (10 per call), "
+        f"after the chat: {', '.join(f'{x:g}' for x in chat['scores'])}",
         f"- stored: {len(chat['facts'])} facts, {len(chat['rules'])} rules, {chat['episodes']} episodes; "
         f"facts: {'; '.join(chat['facts'][:8]) or '-'}",
         "",
