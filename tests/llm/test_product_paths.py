@@ -261,7 +261,7 @@ TURNS = ["Hi, I'm Ana and I live in Porto.", "I am vegetarian.", "I work as a nu
          "My dog is called Bruno.", "What do you know about me?"]
 
 
-@pytest.mark.parametrize("mode", ["healthy", "no_json_schema", "broken_memory", "down_memory"])
+@pytest.mark.parametrize("mode", ["healthy", "no_json_schema", "broken_memory", "down_memory", "hung_memory"])
 def test_chatbot_turns_answer_within_budget_and_bound(mode) -> None:
     by_purpose: dict[str, Callable[[FakeRequest], Reply]] = {
         "reflection": lambda r: Reply.structured({"operations": [fact(_user_fact(r))] if _user_fact(r) else []}),
@@ -270,6 +270,8 @@ def test_chatbot_turns_answer_within_budget_and_bound(mode) -> None:
         by_purpose = {"reflection": lambda r: Reply.raw("Sure! The user is Sam."), "summary": lambda r: Reply.text("")}
     if mode == "down_memory":
         by_purpose = {"reflection": lambda r: Reply.failure(500), "summary": lambda r: Reply.failure(503)}
+    if mode == "hung_memory":  # a server that accepts memory requests and never answers them
+        by_purpose = {"reflection": lambda r: Reply.hang(8), "summary": lambda r: Reply.hang(8)}
     with FakeOpenAIServer(handler=Scripted(**by_purpose), json_schema=(mode != "no_json_schema")) as server:
         graph = chatbot(server, context_budget=400)
         results = play(graph, TURNS, server=server)
@@ -282,7 +284,7 @@ def test_chatbot_turns_answer_within_budget_and_bound(mode) -> None:
         for _, _, requests in results:  # per user turn: at most turn_requests failed memory requests
             memory = [r for r in requests if purpose(r) != "reply"]
             assert len([r for r in memory if r.status != 200]) <= POLICY.turn_requests
-            if mode == "down_memory":
+            if mode in ("down_memory", "hung_memory"):
                 assert len(memory) <= POLICY.turn_requests
         store = graph.store
         facts = [i.value["content"] for i in store.search(("memories", "u1", "semantic"), limit=50)]
