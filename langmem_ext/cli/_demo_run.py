@@ -112,8 +112,13 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
     before = _snapshot(store, user)
     state = graph.invoke({"messages": [HumanMessage(text)]}, config)
     from langmem_ext.graphs.chatbot import wait_for_reflection
+    from langmem_ext.llm import default_policy
 
-    wait_for_reflection(graph)
+    policy = default_policy()  # a reflection takes at most a request, its retries and one repair
+    try:
+        wait_for_reflection(graph, timeout=policy.timeout * (policy.retries + 2) + 10)
+    except TimeoutError:  # a slow model: the reflection goes on in the background, the demo too
+        console().print("     [dim]reflection still running in the background (slow model)[/]")
     after = _snapshot(store, user)
     reply = str(state["messages"][-1].content)
     counter = MessageTokenCounter(model="gpt-4o-mini")
