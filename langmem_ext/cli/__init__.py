@@ -1,4 +1,4 @@
-"""The ``langmem-ext`` command line: demo, memories, mcp, redis, eval, bench, ui.
+"""The ``langmem-ext`` command line: demo, memories, mcp, redis, studio, eval, bench, ui.
 
 Each subcommand lives in its own private module; this one only wires argparse.
 
@@ -30,7 +30,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from langmem_ext import __version__
-    from langmem_ext.cli import _bench, _demo, _eval, _mcp, _memories, _redis, _ui
+    from langmem_ext.cli import _bench, _demo, _eval, _mcp, _memories, _redis, _studio, _ui
 
     parser = argparse.ArgumentParser(
         prog="langmem-ext",
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis-url", default=None, help=REDIS_URL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (_demo, _memories, _mcp, _redis, _eval, _bench, _ui):
+    for module in (_demo, _memories, _mcp, _redis, _studio, _eval, _bench, _ui):
         module.add_parser(sub)
     _everywhere(parser, "--redis-url", help=REDIS_URL_HELP)
     return parser
