@@ -56,15 +56,26 @@ def redis_modules(redis_server: str) -> set[str]:
         client.close()
 
 
-@pytest.fixture
-def redis_url(redis_server: str) -> Iterator[str]:
-    """The server's URL, emptied after each test."""
-    yield redis_server
-    client = redis.Redis.from_url(redis_server)
+def _flushall(url: str) -> None:
+    client = redis.Redis.from_url(url)
     try:
         client.flushall()
     finally:
         client.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """The server's URL, emptied after each test."""
+    yield redis_server
+    _flushall(redis_server)
+
+
+@pytest.fixture(scope="module")
+def module_redis_url(redis_server: str) -> Iterator[str]:
+    """The server's URL, emptied after the module (for a module-scoped server writing into it)."""
+    yield redis_server
+    _flushall(redis_server)
 
 
 @pytest.fixture

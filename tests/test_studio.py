@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from langmem_ext.studio import GRAPHS, studio_config
 
@@ -112,24 +111,13 @@ def _wait_for_memory(client: Any, user: str, word: str, *, timeout: float = 30.0
 
 
 @pytest.fixture(scope="module")
-def studio_redis(redis_server: str) -> Iterator[str]:
-    """The session's Redis, emptied when this module is done (its tests leave memories)."""
-    yield redis_server
-    client = redis.Redis.from_url(redis_server)
-    try:
-        client.flushall()
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory, studio_redis: str) -> Iterator[str]:
+def studio(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Iterator[str]:
     """The base URL of ``langgraph dev`` on the checkout's langgraph.json, with ``REDIS_URL`` set."""
     work = tmp_path_factory.mktemp("studio")
     shutil.copy(ROOT / "langgraph.json", work / "langgraph.json")
     shutil.copytree(ROOT / "graphs", work / "graphs", ignore=shutil.ignore_patterns("__pycache__"))
     argv = [str(BIN / "langgraph"), "dev", "--no-browser", "--no-reload"]
-    with serving(argv, cwd=work, env=offline_env(REDIS_URL=studio_redis), log=work / "server.log") as url:
+    with serving(argv, cwd=work, env=offline_env(REDIS_URL=module_redis_url), log=work / "server.log") as url:
         yield url
 
 
@@ -151,7 +139,7 @@ def test_studio_serves_the_three_graphs(studio: str) -> None:
 
 
 @pytest.mark.parametrize("graph", GRAPHS)
-def test_second_thread_recalls_what_the_first_taught(studio: str, studio_redis: str, graph: str) -> None:
+def test_second_thread_recalls_what_the_first_taught(studio: str, module_redis_url: str, graph: str) -> None:
     from langgraph_sdk import get_sync_client
 
     from langmem_ext.checkpoint import RedisSaver
@@ -167,7 +155,7 @@ def test_second_thread_recalls_what_the_first_taught(studio: str, studio_redis: 
     answer = result["messages"][-1]["content"]
     assert "Porto" in answer, answer
     assert len(result["messages"]) < 6  # a new thread: only what recall brought back, not the old history
-    with RedisSaver.from_conn_string(studio_redis) as saver:  # the thread is in our checkpointer
+    with RedisSaver.from_conn_string(module_redis_url) as saver:  # the thread is in our checkpointer
         stored = saver.get_tuple({"configurable": {"thread_id": first["thread_id"], "checkpoint_ns": ""}})
     assert stored is not None
     assert [m.content for m in stored.checkpoint["channel_values"]["messages"] if m.type == "human"] == list(TEACH)
