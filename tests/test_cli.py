@@ -187,6 +187,25 @@ def test_eval_locomo_reports_recall_at_k(redis_url, tmp_path, capsys) -> None:
     assert f"{100 * at_1:.1f}" in all_row
 
 
+def test_eval_locomo_reflection_units_say_which_extractor(redis_url, tmp_path, capsys, monkeypatch) -> None:
+    for name in ("LANGMEM_EXT_CHAT_MODEL", "LANGMEM_EXT_MEMORY_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY_LOCOMO))
+    args = ["--redis-url", redis_url, "eval", "locomo", str(data), "--k", "1,3", "--units", "reflection"]
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)  # the notice goes to stderr, the JSON stays clean
+    assert "offline heuristic extractor" in captured.err
+    assert (result["units"], result["facts"], result["extractor"]) == ("reflection", "none", "offline")
+    assert result["reflection"]["turns"] == 3 and result["reflection"]["llm_calls"] == 0
+    assert result["recall"]["3"] == 1.0
+    assert main(args) == 0
+    assert "reflection: offline, 1 sessions, 3 turns, 0 LLM calls" in capsys.readouterr().out
+    assert main([*args[:-2], "--units", "reflection", "--facts", "dataset"]) == 2
+    assert "facts='dataset'" in " ".join(capsys.readouterr().out.split())
+
+
 # ----------------------------------------------------------------------------- bench
 
 

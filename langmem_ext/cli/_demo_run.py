@@ -190,6 +190,7 @@ def _probe(graph: Any, store: Any, probes: list[dict[str, Any]], user: str, run:
     from langchain_core.messages import HumanMessage
     from rich.table import Table
 
+    from langmem_ext.graphs.chatbot import recalled_block
     from langmem_ext.graphs.common import thread_config
 
     out = console()
@@ -201,12 +202,15 @@ def _probe(graph: Any, store: Any, probes: list[dict[str, Any]], user: str, run:
         config = thread_config(f"probe-{number}-{run}", user_id=user)
         state = graph.invoke({"messages": [HumanMessage(probe["question"])]}, config)
         answer = str(state["messages"][-1].content)
-        ok = all(word.lower() in answer.lower() for word in probe["expect"])
+        block = recalled_block(state).lower()
+        ok = all(word.lower() in answer.lower() for word in probe["expect"]) and all(
+            word.lower() in block for word in probe.get("recall", []))  # what the model was shown
         stats.probes += 1
         stats.probes_passed += ok
         if not ok:
             stats.failures.append(probe["question"])
-        table.add_row(probe["question"], _short(answer, 200), ", ".join(probe["expect"]), "✓" if ok else "✗")
+        expected = ", ".join(probe["expect"]) + "".join(f"; recalled: {w}" for w in probe.get("recall", []))
+        table.add_row(probe["question"], _short(answer, 200), expected, "✓" if ok else "✗")
     out.print(table)
 
 

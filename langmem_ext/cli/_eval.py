@@ -26,7 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     locomo.add_argument("file", help="Path to locomo10.json (or a subset in the same format).")
     locomo.add_argument("--k", default="5,10,25,50", help="Comma-separated cut-offs (default 5,10,25,50).")
     locomo.add_argument("--mode", default=None, help="Retrieval mode: vector, text, hybrid, ... (default: the eval's).")
-    locomo.add_argument("--units", default=None, help="What is indexed: turns, observations or summaries.")
+    locomo.add_argument(
+        "--units", default=None, choices=("turns", "observations", "summaries", "reflection"),
+        help="What is indexed: turns, observations, summaries, or reflection (each conversation played through "
+        "ReflectionNode with the configured memory model, else the offline extractor).",
+    )
+    locomo.add_argument(
+        "--facts", default=None, choices=("none", "dataset"),
+        help="Extra index keys of turn units: none (default, raw turns) or dataset (LoCoMo's GPT-written "
+        "observations: an upper reference, not a product figure).",
+    )
     locomo.add_argument("--max-questions", type=int, default=None, help="At most N questions per conversation.")
     locomo.add_argument("--sample", action="append", default=None, dest="samples", help="Only this sample id (repeatable).")
     locomo.add_argument("--json", action="store_true", help="Print the result as JSON.")
@@ -49,6 +58,21 @@ def parse_ks(text: str) -> list[int]:
     return sorted(set(ks))
 
 
+def _memory_model() -> Any:
+    """The configured memory model (LANGMEM_EXT_MEMORY_MODEL, ...), or None: the offline extractor."""
+    from langmem_ext.models import default_memory_model, model_name
+
+    name = model_name("memory")
+    if name is None:
+        sys.stderr.write("Reflection: no memory model configured, using the offline heuristic extractor.\n")
+        return None
+    sys.stderr.write(f"Reflection: memory model {name}.\n")
+    try:
+        return default_memory_model()
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _jsonable(result: Any) -> Any:
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
@@ -68,8 +92,9 @@ def _locomo(args: argparse.Namespace) -> int:
         raise CliError(f"The LoCoMo evaluation is not available in this install: {exc}.") from exc
     accepted = inspect.signature(run_locomo_eval).parameters
     options: dict[str, Any] = {
-        "k": ks, "mode": args.mode, "units": args.units,
+        "k": ks, "mode": args.mode, "units": args.units, "facts": args.facts,
         "max_questions": args.max_questions, "samples": args.samples,
+        "model": _memory_model() if args.units == "reflection" else None,
     }  # fmt: skip
     kwargs = {name: value for name, value in options.items() if value is not None and name in accepted}
     unknown = [name for name, value in options.items() if value is not None and name not in accepted]

@@ -9,6 +9,9 @@ reflection (from the model or the offline extractor) into the
   the user wrote in the new messages (never tool output or recalled memories);
 * an insert over ``limits.memory_bytes`` is dropped with a WARNING, the rest kept;
 * an insert that near-duplicates an open stored memory, or another insert, is dropped;
+* an episode of an exchange that carries no new information is dropped
+  (:func:`uninformative_exchanges`: the user only asked or exchanged pleasantries, and
+  the reply said nothing that memory did not already hold, or that it found nothing);
 * the semantic facts inserted are copied onto the ``facts`` of the episodes inserted
   from the same conversation span (:func:`attach_facts`), so the episode is found
   by a question phrased like one of its facts.
@@ -38,7 +41,7 @@ from langmem_ext.long_term.schemas import MemoryBase, memory_text
 from langmem_ext.long_term.writer import check_memory_size
 from langmem_ext.messages import CONTENT_WORD
 
-__all__ = ["MAX_EPISODE_FACTS", "attach_facts", "curate_changes"]
+__all__ = ["MAX_EPISODE_FACTS", "attach_facts", "curate_changes", "states_nothing", "uninformative_exchanges"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,77 @@ def grounded(source: str, human_text: str) -> bool:
         return False
     present = {w.lower() for w in CONTENT_WORD.findall(human_text)}
     return len(words & present) / len(words) >= 0.6
+
+
+_PLEASANTRY = re.compile(
+    r"^(?:(?:hi|hello|hey|thanks|thank you|bye|goodbye|good (?:morning|night|evening|afternoon)|see you|"
+    r"talk (?:to you )?(?:soon|later)|ok|okay|cool|great|perfect|nice|that is all|that's all|bye for now|"
+    r"have a (?:good|nice) (?:day|evening|night|one))\b[\s,!.]*)+(?:for (?:now|today)|there|again|a lot|so much|"
+    r"for today|that is all for today|that's all for today)?[\s,!.]*$", re.I)
+_QUESTION = re.compile(r"\?\s*$|^(?:what|where|who|when|which|how|why|do|does|did|is|are|can|could|should|would|will)\b",
+                       re.I)
+_NOTHING = re.compile(r"\b(?:found nothing|nothing (?:in|from) (?:my )?memory|no (?:memories|memory|information) "
+                      r"(?:about|of|on)|i (?:don't|do not) (?:know|remember))\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_FILLER_WORDS = frozenset(
+    "memory memories from noted recall related you your yours you're the and are was were for with that this "
+    "these those about have has had not but can could would should will there here they them their what which "
+    "who when where how why does did all any some also just very now".split())
+
+
+def states_nothing(text: str) -> bool:
+    """Whether a user message only asks or exchanges pleasantries (no statement in it).
+
+    >>> states_nothing("Where do I go hiking on weekends?"), states_nothing("Thanks, that is all for today.")
+    (True, True)
+    >>> states_nothing("Hi! I moved to Porto. Where is a good cafe?")
+    False
+    """
+    parts = [p.strip() for p in _SENTENCE.split(text) if p.strip()]
+    return bool(parts) and all(_QUESTION.search(p) or _PLEASANTRY.match(p) for p in parts)
+
+
+def uninformative_exchanges(messages: Sequence[Any], *, known_text: str = "") -> set[str]:
+    """Keys of the user messages (and their replies) whose exchange carries no new information.
+
+    The user's message :func:`states_nothing`, and the assistant's reply before the user's
+    next message (if any) either says it found nothing or uses no content word that is not
+    already in the question or in ``known_text`` (what the user said in these messages and
+    the stored memories the reflection saw): a recall echoed back is not news. A reply with content of its own (a recipe, an answer
+    from the model's knowledge) keeps the exchange.
+
+    Example:
+        >>> from langchain_core.messages import AIMessage, HumanMessage
+        >>> msgs = [HumanMessage("What is my dog called?", id="1"), AIMessage("From memory: User has a dog called Pixel.", id="2"),
+        ...         HumanMessage("Any dinner idea?", id="3"), AIMessage("Try a mushroom risotto with thyme.", id="4")]
+        >>> sorted(uninformative_exchanges(msgs, known_text="User has a dog called Pixel"))
+        ['1', '2']
+    """
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from langmem_ext.messages import message_key, message_text
+
+    known = {w.lower() for w in CONTENT_WORD.findall(known_text)} | _FILLER_WORDS
+    out: set[str] = set()
+    for i, message in enumerate(messages):
+        if not isinstance(message, HumanMessage) or not states_nothing(message_text(message)):
+            continue
+        reply = None
+        for later in messages[i + 1:]:
+            if isinstance(later, HumanMessage):
+                break
+            if isinstance(later, AIMessage) and message_text(later).strip():
+                reply = later
+                break
+        if reply is not None:
+            said = message_text(reply)
+            asked = {w.lower() for w in CONTENT_WORD.findall(message_text(message))}
+            news = {w.lower() for w in CONTENT_WORD.findall(said)} - known - asked
+            if news and not _NOTHING.search(said):
+                continue
+            out.add(message_key(reply))
+        out.add(message_key(message))
+    return out
 
 
 def _span(memory: MemoryBase, span: Collection[str]) -> set[str]:
@@ -126,6 +200,7 @@ def curate_changes(
     kinds: Sequence[str],
     limits: Limits | None = None,
     max_episode_facts: int = MAX_EPISODE_FACTS,
+    skip: Collection[str] = (),
 ) -> Changes:
     """The changes one reflection writes (see the module docstring for what is dropped).
 
@@ -138,6 +213,8 @@ def curate_changes(
         kinds: Kinds the reflection maintains; procedural only when ``human_text`` is set.
         limits: Size limits (``memory_bytes``).
         max_episode_facts: Facts copied onto one episode at most (0: none).
+        skip: Keys of messages whose exchange carries no new information
+            (:func:`uninformative_exchanges`): an episode drawn only from them is dropped.
     """
     allowed = [k for k in kinds if k != "procedural" or human_text]
     kept = []
@@ -157,6 +234,10 @@ def curate_changes(
     unique: list[Insert] = []
     for ns, memory in changes.inserts:
         text = memory_text(memory)
+        sources = set(getattr(memory, "source_ids", None) or [])
+        if memory.kind == "episodic" and skip and sources and sources <= set(skip):
+            logger.info("Skipping episode %r: the exchange carries no new information.", text[:80])
+            continue
         try:
             check_memory_size(memory, limits=limits)
         except LimitExceededError as exc:  # the model's output: keep the rest of the reflection

@@ -34,73 +34,17 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from langmem_ext.long_term.dates import annotate_dates, message_time
+from langmem_ext.long_term.offline_facts import attribute_keys, attribute_of, sentence_facts, sentence_rules
 from langmem_ext.long_term.schemas import MemoryBase, utcnow
 from langmem_ext.messages import message_text, split_sentences
 
 __all__ = ["OFFLINE_REASON", "extract_operations"]
 
 OFFLINE_REASON = "offline heuristic extractor (no model configured)"
-_OBJ = r"(.{2,80}?)"
-_END = r"(?:[,;.!?]|\s+(?:and|but|because|since|so)\s|$)"
-
-# (pattern, template, single-valued attribute key or None)
-_FACTS: list[tuple[re.Pattern[str], str, str | None]] = [
-    (re.compile(rf"\bi(?:'ve| have)? (?:just |recently )?moved to {_OBJ}{_END}", re.I), "{s} lives in {0}", "lives in"),
-    (re.compile(rf"\bi(?: currently)? (?:live|am living|'m living) in {_OBJ}{_END}", re.I), "{s} lives in {0}", "lives in"),
-    (re.compile(rf"\bi (?:currently )?work (?:at|for) {_OBJ}{_END}", re.I), "{s} works at {0}", "works at"),
-    (re.compile(rf"\bi work as (?:a |an )?{_OBJ}{_END}", re.I), "{s} works as {0}", "works as"),
-    (re.compile(rf"\b(?:i am|i'm) from {_OBJ}{_END}", re.I), "{s} is from {0}", "is from"),
-    (re.compile(rf"\b(?:call me|my name is|i am called|i'm called) {_OBJ}{_END}", re.I), "{s} is named {0}", "is named"),
-    (re.compile(rf"\bmy ((?:\w+ ){{0,2}}\w+) (?:is|are) (?:called |named )?{_OBJ}{_END}", re.I), "{s}'s {0} is {1}", "'s {0} is"),
-    (re.compile(rf"\b(?:i am|i'm) allergic to {_OBJ}{_END}", re.I), "{s} is allergic to {0}", None),
-    (re.compile(rf"\bi (?:really |absolutely )?(love|like|enjoy|prefer|hate|dislike|can't stand) {_OBJ}(?:[,;.!?]|\s+(?:but|because|since|so)\s|$)", re.I), "{s} {0}s {1}", None),
-    (re.compile(rf"\bi(?: have|'ve got| have got) (a|an|two|three|\d+) {_OBJ}{_END}", re.I), "{s} has {0} {1}", None),
-    (re.compile(rf"\bi(?:'ll| will| am going to|'m going to| plan to| intend to| promised to) {_OBJ}(?:[.!?]|$)", re.I), "{s} plans to {0}", None),
-]
-_RULE = re.compile(
-    r"^(?:(?:ok|okay|and|also|no|actually)[, ]+)*"
-    r"((?:please )?(?:don't|do not|never|always|stop|from now on|in (?:the )?future|next time)\b.*"
-    r"|please (?:answer|reply|respond|write|use|keep|be|call|speak|talk|avoid|include|add)\b.*)",
-    re.I,
-)
 _PRAISE = re.compile(r"^(?:thanks|thank you|great|perfect|awesome|nice|that helped|exactly)\b", re.I)
 _CORRECTION = re.compile(r"^(?:no\b|wrong\b|that's (?:wrong|not)|that is (?:wrong|not)|not what|incorrect)", re.I)
 _STOP = {"the", "a", "an", "to", "in", "of", "and", "or", "my", "me", "i", "you", "your", "please", "don't", "do",
          "not", "never", "always", "stop", "from", "now", "on", "be", "is", "are", "with", "for", "future", "next", "time"}
-
-
-def _clean(obj: str) -> str:
-    return obj.strip().strip("\"'").rstrip(",;:")
-
-
-def _facts(sentence: str, subject: str) -> list[tuple[str, str | None]]:
-    out = []
-    for pattern, template, key in _FACTS:
-        for m in pattern.finditer(sentence):
-            groups = [_clean(g) for g in m.groups()]
-            if any(not g for g in groups) or (key and key.startswith("'s") and groups[0].lower() == "name"):
-                continue
-            if template.startswith("{s} {0}s"):
-                verb = {"can't stand": "hate", "dislike": "dislike"}.get(groups[0].lower(), groups[0].lower())
-                verb = verb[:-1] if verb.endswith("e") and verb not in ("like", "love", "hate", "dislike") else verb
-                content = f"{subject} {verb}s {groups[1]}"
-            else:
-                content = template.format(*groups, s=subject)
-            attr = key.format(*[g.lower() for g in groups]) if key else None
-            out.append((content, attr))
-    return out
-
-
-def _attr_of(content: str, subject: str) -> tuple[str | None, str]:
-    """(single-valued attribute key, value) of a stored fact written by this module."""
-    rest = content[len(subject):] if content.startswith(subject) else content
-    for key in ("lives in", "works at", "works as", "is from", "is named"):
-        if rest.startswith(f" {key} "):
-            return key, rest[len(key) + 2:]
-    m = re.match(r"^'s ((?:\w+ ){0,2}\w+) is (.+)$", rest)
-    if m:
-        return f"'s {m.group(1).lower()} is", m.group(2)
-    return None, rest
 
 
 def _words(text: str) -> set[str]:
@@ -162,7 +106,7 @@ def extract_operations(
         source = [message.id] if message.id else []
         for sentence in split_sentences(text):
             if "semantic" in kinds:
-                for content, attr in _facts(sentence, subject):
+                for content, attr in sentence_facts(sentence, subject):
                     content = annotate_dates(content, when)
                     if any(_same(content, f.content) for f in open_facts if f.id not in closed) or any(
                         _same(content, c) for c in new_contents
@@ -170,16 +114,14 @@ def extract_operations(
                         continue
                     if attr is not None:
                         for fact in open_facts:
-                            if fact.id not in closed and _attr_of(fact.content, subject)[0] == attr:
+                            if fact.id not in closed and attribute_of(fact.content, subject) == attr:
                                 ops.append({"action": "close", "id": fact.id, "reason": f"superseded: {content}"})
                                 closed.add(fact.id)
                     new_contents.append(content)
                     ops.append({"action": "insert", "kind": "semantic", "reason": OFFLINE_REASON, "memory": {
                         "subject": subject, "content": content, "confidence": 0.6, "source_ids": source,
-                        "valid_from": when.isoformat(), "importance": 6 if attr else 5}})
-            if "procedural" in kinds and (rule_match := _RULE.match(sentence)):
-                rule = rule_match.group(1).rstrip(".!")
-                rule = rule[0].upper() + rule[1:]
+                        "valid_from": when.isoformat(), "importance": 6 if attr else 5, "keys": attribute_keys(attr)}})
+            for rule in sentence_rules(sentence) if "procedural" in kinds else []:
                 if any(_same(rule, r.rule) for r in rules):  # type: ignore[attr-defined]
                     continue
                 similar = next((r for r in rules if r.id not in updated and _same_topic(rule, r.rule)), None)  # type: ignore[attr-defined]
@@ -191,8 +133,13 @@ def extract_operations(
                 else:
                     ops.append({"action": "insert", "kind": "procedural", "memory": memory, "reason": OFFLINE_REASON})
         if "episodic" in kinds and len(text.split()) >= 3:
-            reply = next((m for m in messages[i + 1:] if isinstance(m, AIMessage) and message_text(m).strip()), None)
-            later = next((m for m in messages[i + 1:] if isinstance(m, HumanMessage)), None)
+            after = messages[i + 1:]
+            reply_at = next((j for j, m in enumerate(after) if isinstance(m, AIMessage) and message_text(m).strip()), None)
+            later_at = next((j for j, m in enumerate(after) if isinstance(m, HumanMessage)), None)
+            reply = after[reply_at] if reply_at is not None else None
+            # a reaction is feedback on the assistant's reply only when one came first: in a
+            # conversation between two people the next person's turn is not an outcome
+            later = after[later_at] if later_at is not None and reply_at is not None and reply_at < later_at else None
             outcome = ""
             if later is not None:
                 reaction = message_text(later).strip()

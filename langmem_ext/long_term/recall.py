@@ -5,12 +5,16 @@ Ranking is pure and configurable: each candidate gets
 ``score = w_rel * relevance + w_rec * recency + w_imp * importance + w_str * strength``
 
 with every component normalised to [0, 1]: relevance comes from the retrieval
-recipe of :mod:`~langmem_ext.long_term.retrieval` (``mode``): ``"vector"`` (the
-default for now) is the store's similarity alone; ``"hybrid"`` fuses the BM25 and
-vector rankings by z-score and passes a share of a strong episode's score to the
-episodes next to it in time (docs/recall.md); ``"hybrid+time"`` also favours dated
-memories for *when* questions; ``"text"`` is BM25 alone. Why hybrid is not the default
-yet is in docs/recall.md. On stores without BM25 search
+recipe of :mod:`~langmem_ext.long_term.retrieval` (``mode``): ``"hybrid"`` (the
+default) fuses the BM25 and vector rankings by z-score, passes a share of a strong
+episode's score to the episodes next to it in time and gives a little to every memory
+of a session that matches in several places (the LoCoMo recipe of docs/recall.md);
+``"hybrid+time"`` also favours dated memories for *when* questions; ``"vector"`` is the
+store's similarity alone, ``"text"`` BM25 alone. Two rules keep hybrid from lifting chat
+episodes over facts: an episode drawn only from messages the node was given is left out
+(it repeats the context), and an episode a closed fact was drawn from ranks like that
+closed fact and is marked ``(superseded)`` ("I live in Lisbon" below "User lives in
+Porto"). On stores without BM25 search
 (``InMemoryStore``, any other ``BaseStore``) the hybrid modes use the vector list
 alone. The score is min-max normalised over the candidates (the best of all
 queries that found it); recency decays exponentially with the time since the
@@ -43,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -71,12 +75,13 @@ from langmem_ext.long_term.ranking import (
     recency_score,
     render_memory_block,
     select_within_budget,
+    superseded_episodes,
 )
 from langmem_ext.long_term._io import Batch, Gen, run_async, run_sync, supports_text_search
 from langmem_ext.long_term.retrieval import RecallMode, fuse_results, list_names
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, utcnow
 from langmem_ext.long_term.writer import namespace_generation
-from langmem_ext.messages import build_queries, message_text
+from langmem_ext.messages import build_queries, message_key, message_text
 from langmem_ext.short_term.messages import SUMMARY_MESSAGE_ID
 
 __all__ = ["RecallNode", "RecallResult", "with_memory_block"]
@@ -130,8 +135,8 @@ class RecallNode(MemoryNode):
             trip per recall). Writes through this package in this process
             invalidate the cache at once; writes by other processes show within
             ``rules_ttl``. 0 disables the cache.
-        mode: How relevance is ranked: ``"vector"`` (default), ``"hybrid"`` (BM25 +
-            vector, z-score fused, with neighbour propagation between episodes),
+        mode: How relevance is ranked: ``"hybrid"`` (default: BM25 + vector, z-score
+            fused, with neighbour propagation between episodes), ``"vector"``,
             ``"hybrid+time"`` or ``"text"`` (see the module docstring). The hybrid modes
             fall back to vector on stores without BM25; ``"text"`` needs one with it.
         vector_weight: Weight of the vector ranking in the hybrid fusion (0..1).
@@ -168,7 +173,7 @@ class RecallNode(MemoryNode):
         max_queries: int = 3,
         per_query: int = 8,
         reinforce: Literal["background", "inline", "off"] = "background",
-        mode: RecallMode = "vector",
+        mode: RecallMode = "hybrid",
         vector_weight: float = 0.5,
         neighbor_weight: float = 0.2,
         neighbor_window: timedelta = timedelta(minutes=2),
@@ -316,12 +321,20 @@ class RecallNode(MemoryNode):
             for query, lists in per_query.items()
             for it in fuse_results(query, lists, mode=self.mode, vector_weight=self.vector_weight,
                                    neighbor_weight=self.neighbor_weight, neighbor_window=self.neighbor_window,
-                                   neighbor_time="occurred_at")
-        ]
+                                   neighbor_time="occurred_at", session_weight=0.0)
+        ]  # no session prior: over a few short queries' candidates, mostly one per session, it only amplifies
 
     def _candidates(self, results: Sequence[Any], layout: Sequence[tuple[str, str]],
-                    namespaces: Mapping[str, tuple[str, ...]]) -> tuple[dict[str, Candidate], list[ProceduralMemory]]:
+                    namespaces: Mapping[str, tuple[str, ...]], in_context: Collection[str] = (),
+                    ) -> tuple[dict[str, Candidate], list[ProceduralMemory]]:
+        """Candidates by key (best relevance of all queries) and the active rules.
+
+        An episode drawn only from messages the model sees anyway (``in_context``: the keys of
+        the messages given to the node) is left out: it would repeat them and take the place
+        of what the thread does not hold.
+        """
         found: dict[str, Candidate] = {}
+        context = set(in_context)
         wanted = {namespaces[k] for k in self.kinds}
         n_search = len(layout)
         for item in self._relevance(results[:n_search], layout, wanted):
@@ -330,6 +343,9 @@ class RecallNode(MemoryNode):
             except ValueError:
                 continue
             if memory.status != "active" or memory.kind not in self.kinds:
+                continue
+            sources = getattr(memory, "source_ids", None) or []
+            if memory.kind == "episodic" and sources and context.issuperset(sources):
                 continue
             score = getattr(item, "score", None)
             c = found.get(item.key)
@@ -359,7 +375,8 @@ class RecallNode(MemoryNode):
                                  recency_half_life=self.recency_half_life, strength_half_life=self.strength_half_life)
         chosen = select_within_budget(ranked, quotas=self.quotas, max_tokens=self.max_tokens, count_tokens=self._count)
         memories = [c.memory for c in chosen]
-        text = "\n\n".join(t for t in (render_memory_block(memories), render_rules(rules)) if t)
+        stale = superseded_episodes(list(found.values()))
+        text = "\n\n".join(t for t in (render_memory_block(memories, superseded=stale), render_rules(rules)) if t)
         return RecallResult(memories=memories, rules=rules, text=text, queries=queries)
 
     def _update(self, history: Sequence[BaseMessage], source: Sequence[BaseMessage], result: RecallResult) -> dict[str, Any]:
@@ -391,7 +408,7 @@ class RecallNode(MemoryNode):
         ops, layout = self._search_ops(queries, namespaces, self._lists(store), with_rules=cached is None)
         modes = dict(enumerate(name for _, name in layout)) if supports_text_search(store) else {}
         results = yield Batch(ops, modes)
-        found, rules = self._candidates(results, layout, namespaces)
+        found, rules = self._candidates(results, layout, namespaces, {message_key(m) for m in messages})
         if cached is None:
             self._remember_rules(store, namespaces, generation, rules)
         else:

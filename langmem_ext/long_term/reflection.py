@@ -64,7 +64,7 @@ from langmem_ext.contract import HISTORY_KEY, MemoryNode, run_config, source_key
 from langmem_ext.limits import Limits
 from langmem_ext.llm import ModelCallError, acall_structured, call_structured, record, reflection_tokens, turn_key
 from langmem_ext.llm.endpoint import endpoint_of, state_of
-from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, curate_changes
+from langmem_ext.long_term.curation import MAX_EPISODE_FACTS, curate_changes, uninformative_exchanges
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term._io import Batch, Gen, Twin, run_async, run_sync
 from langmem_ext.long_term.dead_letters import dead_letter, dead_letter_namespace, saving_dead_letter
@@ -80,7 +80,7 @@ from langmem_ext.long_term.namespaces import DEFAULT_NAMESPACES, resolve_namespa
 from langmem_ext.long_term.offline import OFFLINE_REASON, extract_operations
 from langmem_ext.long_term.operations import Changes
 from langmem_ext.long_term.render import escape_text
-from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, utcnow
+from langmem_ext.long_term.schemas import MemoryBase, from_value, memory_kinds, memory_text, utcnow
 from langmem_ext.long_term.writer import Applied, changes_gen
 from langmem_ext.messages import build_queries, message_key, message_text
 
@@ -130,6 +130,8 @@ class ReflectionResult:
     """Existing memories shown to the model."""
     offline: bool = False
     """True when the heuristic extractor ran instead of a model."""
+    skipped_exchanges: int = 0
+    """User messages whose exchange carried no new information (no episode was written for them)."""
     skipped: str | None = None
     """Why nothing was done (no new messages, trigger not reached), else None."""
     fallback: str | None = None
@@ -336,13 +338,23 @@ class ReflectionNode(MemoryNode):
 
     def _changes(
         self, operations: Sequence[Any], new: Sequence[BaseMessage], known: Mapping[str, Any],
-        namespaces: Mapping[str, tuple[str, ...]],
+        namespaces: Mapping[str, tuple[str, ...]], skip: set[str],
     ) -> Changes:
         return curate_changes(
             operations, human_text=" ".join(message_text(m) for m in new if isinstance(m, HumanMessage)),
             span={message_key(m) for m in new}, known=known, namespaces=namespaces, kinds=self.kinds,
-            limits=self.limits, max_episode_facts=self.max_episode_facts,
+            limits=self.limits, max_episode_facts=self.max_episode_facts, skip=skip,
         )
+
+    @staticmethod
+    def _skip(new: Sequence[BaseMessage], known: Mapping[str, Any]) -> set[str]:
+        """Keys of the new messages whose exchange carries no new information (curation skips them)."""
+        said = [message_text(m) for m in new if isinstance(m, HumanMessage)]
+        return uninformative_exchanges(new, known_text=" ".join([*said, *(memory_text(m) for _, m in known.values())]))
+
+    @staticmethod
+    def _skipped(new: Sequence[BaseMessage], skip: set[str]) -> int:
+        return sum(1 for m in new if isinstance(m, HumanMessage) and message_key(m) in skip)
 
     def _cursor_put(self, config: RunnableConfig | None, cursor: Any, new: Sequence[BaseMessage], *,
                     offline_only: bool) -> PutOp:
@@ -438,13 +450,14 @@ class ReflectionNode(MemoryNode):
             except ModelCallError as exc:
                 outcome = exc
             operations, fallback, requests = self._decide(new, known, aliases, outcome, retry=retry)
-        applied = yield from changes_gen(store, self._changes(operations, new, known, namespaces), limits=self.limits)
+        skip = self._skip(new, known)
+        applied = yield from changes_gen(store, self._changes(operations, new, known, namespaces, skip), limits=self.limits)
         failed = fallback is not None and not fallback.startswith("empty")
         if failed:
             yield from saving_dead_letter(*self._letter(new, config, fallback))  # type: ignore[arg-type]
         yield Batch([self._cursor_put(config, cursor, new, offline_only=failed)])
         return ReflectionResult(applied=applied, messages=len(new), related=len(known), offline=self.model is None,
-                                fallback=fallback, requests=requests)
+                                fallback=fallback, requests=requests, skipped_exchanges=self._skipped(new, skip))
 
     def reflect(
         self, messages: Sequence[BaseMessage], *, config: RunnableConfig | None = None, store: BaseStore | None = None,

@@ -55,8 +55,10 @@ __all__ = [
     "utcnow",
 ]
 
-INDEX_FIELDS: list[str] = ["content"]
-"""Fields of a stored value that the store's vector index embeds."""
+INDEX_FIELDS: list[str] = ["content", "index_keys"]
+"""Fields of a stored value that the store's index embeds (and searches by BM25): the
+``content``, and the memory's extra ``keys`` joined (``"index_keys"``, present only when it has
+keys), as a second vector."""
 
 
 def utcnow() -> datetime:
@@ -110,6 +112,11 @@ class MemoryBase(BaseModel):
     version: int = Field(default=1, ge=1, description="Revision number, incremented by every update.")
     history: list[ChangeRecord] = Field(
         default_factory=list, description="Change history, oldest first (bounded)."
+    )
+    keys: list[str] = Field(
+        default_factory=list,
+        description="Extra index keys: words or phrasings a question may use that the content lacks (the "
+        "attribute a fact sets, e.g. 'diet' for 'User is vegetarian'; aliases). Searched, never shown.",
     )
 
     @field_validator("created_at", "updated_at", "last_accessed_at", check_fields=False)
@@ -272,6 +279,8 @@ def to_value(memory: MemoryBase) -> dict[str, Any]:
     value = memory.model_dump(mode="json")
     value["kind"] = memory.kind
     value["content"] = memory_text(memory)
+    if memory.keys:
+        value["index_keys"] = "; ".join(memory.keys)
     return value
 
 

@@ -33,11 +33,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.outputs import ChatGeneration, ChatResult, LLMResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["ScriptedChatModel", "ScriptExhaustedError", "hash_embed", "HASH_DIMS"]
@@ -91,9 +91,17 @@ class ScriptedChatModel(BaseChatModel):
         return self
 
     def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable:  # type: ignore[override]
-        def run(value: LanguageModelInput) -> Any:
+        def run(value: LanguageModelInput, config: RunnableConfig) -> Any:
             messages = self._convert_input(value).to_messages()
-            response = self._next(messages)
+            # callbacks see a chat-model call, as with a real model's structured output
+            manager = CallbackManager.configure(config.get("callbacks"), self.callbacks, self.verbose)
+            (run_manager,) = manager.on_chat_model_start({"name": self._llm_type}, [messages], name=self._llm_type)
+            try:
+                response = self._next(messages)
+            except BaseException as exc:
+                run_manager.on_llm_error(exc)
+                raise
+            run_manager.on_llm_end(LLMResult(generations=[[ChatGeneration(message=AIMessage(content=""))]]))
             if isinstance(schema, type) and issubclass(schema, BaseModel):
                 parsed = response if isinstance(response, schema) else schema.model_validate(
                     response.model_dump() if isinstance(response, BaseModel) else response

@@ -6,6 +6,11 @@ salience is its cosine to the centroid of all candidates. Sentences are then pic
 maximal marginal relevance (salience minus similarity to what is already picked) until
 the token budget is full, and emitted in their original order. No model, no network.
 
+What the user said comes first: the assistant's sentences count ``assistant_weight`` of
+their salience, and one that repeats a user sentence ("you live in ...") or is the offline
+responder's filler ("Noted: ...", "Related, I recall: ...", "From memory: ...") is left out,
+so the summary keeps the user's words.
+
 Example:
     >>> from langchain_core.messages import AIMessage, HumanMessage
     >>> msgs = [HumanMessage("My name is Ada and I live in Lisbon. Nice weather today."),
@@ -14,8 +19,13 @@ Example:
     >>> summary = extractive_summary("", msgs, max_tokens=30)
     >>> summary.splitlines()[0]
     'User: My name is Ada and I live in Lisbon.'
-    >>> "weather" in summary  # the least central sentence does not fit
+    >>> "Nice to meet you" in summary  # the assistant's pleasantry gives way to what the user said
     False
+    >>> echo = [HumanMessage("I moved to Porto last month."), AIMessage("Noted: you moved to Porto last month."),
+    ...         HumanMessage("My dog Pixel loves the beach."), AIMessage("Related, I recall: User lives in Porto.")]
+    >>> print(extractive_summary("", echo, max_tokens=25))
+    User: I moved to Porto last month.
+    User: My dog Pixel loves the beach.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ from langmem_ext.messages import message_text, split_sentences
 __all__ = ["extractive_summary", "speaker"]
 
 _WORD = re.compile(r"[a-z0-9']+")
+_SPEAKER = re.compile(r"^(?:User|Assistant|Tool(?: \w+)?): ")
+_FILLER = re.compile(r"^Assistant: (?:Noted|Related, I recall|From memory|I found nothing)\b")
 STOPWORDS = frozenset(
     "a an the and or but if then so of to in on at for with from by as is are was were be been being "
     "i me my you your he she it we they them his her its our their this that these those there here "
@@ -76,6 +88,7 @@ def extractive_summary(
     max_tokens: int,
     count_tokens: Callable[[str], int] | None = None,
     diversity: float = 0.3,
+    assistant_weight: float = 0.5,
 ) -> str:
     """Fold ``messages`` into the ``previous`` summary by picking their most central sentences.
 
@@ -85,6 +98,7 @@ def extractive_summary(
         max_tokens: budget of the returned text.
         count_tokens: counts a text's tokens (default: words * 4 / 3, a rough estimate).
         diversity: weight of the redundancy penalty (0: pure salience).
+        assistant_weight: share of salience an assistant sentence keeps (1: same as the user's).
 
     Returns:
         The selected sentences in original order, one per line ('' when nothing fits).
@@ -95,7 +109,7 @@ def extractive_summary(
     candidates = [s.strip() for s in previous.splitlines() if s.strip()]
     for m in messages:
         candidates += _message_sentences(m)
-    term_lists = [_terms(s) for s in candidates]
+    term_lists = [_terms(s.split(": ", 1)[1] if _SPEAKER.match(s) else s) for s in candidates]
     df = Counter(t for terms in term_lists for t in set(terms))
     n = len(candidates)
     vectors: list[dict[str, float]] = []
@@ -109,8 +123,16 @@ def extractive_summary(
         centroid.update(vec)
     cnorm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
     salience = [_cosine(vec, centroid) / cnorm for vec in vectors]
+    assistant = [s.startswith("Assistant:") for s in candidates]
+    users = [i for i in range(n) if candidates[i].startswith("User:")]
+    for i in range(n):
+        if assistant[i]:
+            salience[i] *= assistant_weight
+    # an assistant sentence that repeats what the user said adds nothing
+    echoes = {i for i in range(n) if assistant[i] and (_FILLER.match(candidates[i]) or any(
+        _cosine(vectors[i], vectors[j]) >= 0.5 for j in users))}
     costs = [count(s) for s in candidates]
-    eligible = {i for i in range(n) if len(term_lists[i]) >= 2 and costs[i] <= max_tokens}
+    eligible = {i for i in range(n) if len(term_lists[i]) >= 2 and costs[i] <= max_tokens and i not in echoes}
     chosen: list[int] = []
     left = max_tokens
     while eligible:

@@ -317,3 +317,33 @@ def test_hybrid_time_favours_memories_from_the_named_period(redis_url):
     timed = [m.id for m in RecallNode(**kw, mode="hybrid+time").recall(ask, config=CONFIG).memories]
     assert plain[-1] == may.id
     assert timed.index(may.id) < min(timed.index(march[0].id), timed.index(march[2].id))
+
+
+def test_an_episode_whose_fact_was_superseded_ranks_below_the_current_fact_and_is_marked():
+    store = InMemoryStore()
+    said = EpisodicMemory(situation="User: I live in Lisbon, close to the river.", source_ids=["m1"])
+    old = SemanticMemory(content="User lives in Lisbon", source_ids=["m1"], valid_to=NOW)
+    new = SemanticMemory(content="User lives in Porto", source_ids=["m9"])
+    put_memories(store, EPI, [said])
+    put_memories(store, SEM, [old, new])
+    node = RecallNode(store=store, reinforce="off", include_rules=False)
+    result = node.recall([HumanMessage("Where do I live now? Lisbon?")], config=CONFIG)
+    ids = [m.id for m in result.memories]
+    assert ids.index(new.id) < ids.index(said.id)
+    assert '(superseded) [episodic] "User: I live in Lisbon' in result.text
+
+
+def test_episodes_of_messages_in_the_context_are_not_recalled_again():
+    store = InMemoryStore()
+    here = EpisodicMemory(situation="User: My sister Ines moved to Berlin.", source_ids=["msg-7"])
+    before = EpisodicMemory(situation="User: My sister Ines visited me in May.", source_ids=["old-1"])
+    put_memories(store, EPI, [here, before])
+    node = RecallNode(store=store, reinforce="off", include_rules=False)
+    messages = [HumanMessage("My sister Ines moved to Berlin.", id="msg-7"), AIMessage("Noted."),
+                HumanMessage("What do you know about Ines?")]
+    ids = [m.id for m in node.recall(messages, config=CONFIG).memories]
+    assert before.id in ids and here.id not in ids
+
+
+def test_hybrid_is_the_default_mode():
+    assert RecallNode().mode == "hybrid"

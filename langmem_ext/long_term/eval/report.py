@@ -6,7 +6,7 @@ from typing import Any
 
 from langmem_ext.long_term.eval.locomo import CATEGORIES
 
-__all__ = ["format_locomo_report", "print_locomo_report"]
+__all__ = ["format_locomo_report", "print_locomo_report", "reflection_lines"]
 
 
 def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -18,6 +18,41 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                     + [f"{100 * row[k]:.1f}" for k in ks])
     rows.append(["all", str(result["n_questions"])] + [f"{100 * result['recall'][k]:.1f}" for k in ks])
     return headers, rows
+
+
+def _title(result: dict[str, Any]) -> str:
+    """What was measured: units, mode, extra keys and the reflection extractor."""
+    title = f"units={result.get('units', '?')}, mode={result.get('mode', '?')}"
+    if result.get("facts") == "dataset":
+        title += ", facts=dataset (LoCoMo's GPT-written observations: an upper reference, not a product figure)"
+    if result.get("extractor"):
+        title += f", extractor={result['extractor']}"
+    return title
+
+
+def reflection_lines(result: dict[str, Any]) -> list[str]:
+    """What reflection did, one line each ([] unless ``units="reflection"``).
+
+    Example:
+        >>> reflection_lines({"reflection": {"extractor": "offline", "sessions": 2, "turns": 8,
+        ...     "written": {"semantic": 2, "episodic": 6}, "written_per_turn": {"semantic": 0.25, "episodic": 0.75},
+        ...     "closed": 0, "skipped_exchanges": 1, "llm_calls": 0,
+        ...     "session_seconds": {"mean": 0.01, "p50": 0.01, "max": 0.02, "total": 0.02}}})[:2]
+        ['reflection: offline, 2 sessions, 8 turns, 0 LLM calls', 'memories written per turn: episodic 0.75, semantic 0.25']
+    """
+    stats = result.get("reflection")
+    if not stats:
+        return []
+    per_turn = ", ".join(f"{k} {v:g}" for k, v in sorted(stats["written_per_turn"].items()) if v)
+    secs = stats["session_seconds"]
+    return [
+        f"reflection: {stats['extractor']}, {stats['sessions']} sessions, {stats['turns']} turns, "
+        f"{stats['llm_calls']} LLM calls",
+        f"memories written per turn: {per_turn or 'none'}",
+        f"facts closed: {stats['closed']}; exchanges skipped (no new information): {stats['skipped_exchanges']}",
+        f"reflection time per session: mean {secs['mean']:.3f} s, p50 {secs['p50']:.3f} s, max {secs['max']:.3f} s "
+        f"(total {secs['total']:.1f} s)",
+    ]
 
 
 def format_locomo_report(result: dict[str, Any]) -> str:
@@ -36,10 +71,11 @@ def format_locomo_report(result: dict[str, Any]) -> str:
         | all | 2 | 75.0 |
     """
     headers, rows = _rows(result)
-    title = f"LoCoMo evidence recall, units={result.get('units', '?')}, mode={result.get('mode', '?')}"
+    title = f"LoCoMo evidence recall, {_title(result)}"
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return title + "\n\n" + "\n".join(lines)
+    extra = reflection_lines(result)
+    return title + "\n\n" + "\n".join(lines) + ("\n\n" + "\n".join(extra) if extra else "")
 
 
 def print_locomo_report(result: dict[str, Any], *, console: Any = None) -> None:
@@ -51,9 +87,12 @@ def print_locomo_report(result: dict[str, Any], *, console: Any = None) -> None:
         print(format_locomo_report(result))
         return
     headers, rows = _rows(result)
-    table = Table(title=f"LoCoMo evidence recall (%), units={result.get('units')}, mode={result.get('mode')}")
+    table = Table(title=f"LoCoMo evidence recall (%), {_title(result)}")
     for i, h in enumerate(headers):
         table.add_column(h, justify="left" if i == 0 else "right")
     for r in rows:
         table.add_row(*r, style="bold" if r[0] == "all" else None)
-    (console or Console()).print(table)
+    out = console or Console()
+    out.print(table)
+    for line in reflection_lines(result):
+        out.print(line)

@@ -14,10 +14,11 @@ import os
 import pickle
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore
@@ -25,13 +26,17 @@ from langgraph.store.base import BaseStore
 from langmem_ext.long_term.eval.locomo import load_locomo
 from langmem_ext.long_term.eval.metrics import aggregate_recall
 from langmem_ext.long_term.retrieval import RecallMode, recall
+from langmem_ext.long_term.eval.reflect import ReflectionStats, reflect_conversation, reflection_node
 from langmem_ext.long_term.eval.units import Units, memory_turn_ids, units_for
 from langmem_ext.long_term.writer import put_memories
 
-__all__ = ["CachedEmbeddings", "DEFAULT_KS", "run_locomo_eval"]
+__all__ = ["CachedEmbeddings", "DEFAULT_KS", "Facts", "run_locomo_eval"]
 
 DEFAULT_KS = (5, 10, 25, 50)
-_UNITS = ("turns", "observations", "summaries")
+_UNITS = ("turns", "observations", "summaries", "reflection")
+Facts = Literal["none", "dataset"]
+"""``"none"``: raw turns; ``"dataset"``: LoCoMo's GPT-written observations as extra index keys
+of the turns, an upper reference (a user never has them), not a product figure."""
 
 
 class CachedEmbeddings(Embeddings):
@@ -82,7 +87,7 @@ class CachedEmbeddings(Embeddings):
         self._dirty = False
 
 
-def _check_options(ks: Sequence[int], mode: str, units: str) -> list[int]:
+def _check_options(ks: Sequence[int], mode: str, units: str, facts: str, model: Any) -> list[int]:
     ks = sorted({int(k) for k in ks})
     if not ks or ks[0] < 1:
         raise ValueError(f"k must be positive integers like (5, 10, 25, 50), got {ks!r}")
@@ -90,6 +95,15 @@ def _check_options(ks: Sequence[int], mode: str, units: str) -> list[int]:
         raise ValueError(f"units must be one of {', '.join(map(repr, _UNITS))}, got {units!r}")
     if mode not in ("vector", "text", "hybrid", "hybrid+time"):
         raise ValueError(f"mode must be 'vector', 'text', 'hybrid' or 'hybrid+time', got {mode!r}")
+    if facts not in ("none", "dataset"):
+        raise ValueError(f"facts must be 'none' or 'dataset', got {facts!r}")
+    if facts == "dataset" and units != "turns":
+        raise ValueError(
+            f"facts='dataset' adds LoCoMo's observations to turn units; with units={units!r} use facts='none' "
+            "(reflection writes its own facts; observations and summaries are dataset text already)"
+        )
+    if model is not None and units != "reflection":
+        raise ValueError(f"model= is the reflection model; it applies to units='reflection' only, not {units!r}")
     return ks
 
 
@@ -99,6 +113,8 @@ def run_locomo_eval(
     k: Iterable[int] = DEFAULT_KS,
     mode: RecallMode = "hybrid",
     units: Units = "turns",
+    facts: Facts = "none",
+    model: Any = None,
     store: BaseStore | None = None,
     redis_url: str | None = None,
     embed: Any = None,
@@ -106,8 +122,9 @@ def run_locomo_eval(
     samples: Iterable[str] | None = None,
     max_sessions: int | None = None,
     max_questions: int | None = None,
-    with_facts: bool = True,
+    with_facts: bool | None = None,
     recall_options: dict[str, Any] | None = None,
+    reflection_options: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Evidence recall@k of LoCoMo questions, through the product's write and recall path.
@@ -118,9 +135,17 @@ def run_locomo_eval(
         mode: ``"vector"``, ``"text"`` (BM25), ``"hybrid"`` or ``"hybrid+time"``. The
             single-list modes are the plain store rankings (no neighbour propagation)
             unless ``recall_options`` sets ``neighbor_weight``.
-        units: ``"turns"`` (episodes), ``"observations"`` (extracted facts, each standing for
-            the turns it cites) or ``"summaries"`` (one per session, standing for all of
-            its turns).
+        units: What is written: ``"turns"`` (one episode per turn), ``"observations"``
+            (LoCoMo's extracted facts, each standing for the turns it cites),
+            ``"summaries"`` (one per session, standing for all of its turns) or
+            ``"reflection"``: each conversation played through ``ReflectionNode`` session by
+            session (:mod:`~langmem_ext.long_term.eval.reflect`), recall over whatever it
+            stored, a memory standing for the turns of its ``source_ids``.
+        facts: ``"none"`` (default: raw turns, as in published retrieval results) or
+            ``"dataset"`` (turn units carry LoCoMo's GPT-written observations as extra index
+            keys: an upper reference, not a product figure).
+        model: The reflection model for ``units="reflection"`` (a chat model or a
+            ``"provider:model"`` name); ``None`` runs the offline extractor.
         store: A store with a vector index over ``content`` (text modes need
             ``langmem_ext.store.RedisStore``); ``None`` starts an embedded Redis and a
             ``RedisStore`` for the run (on ``redis_url`` if given). Namespaces
@@ -131,26 +156,43 @@ def run_locomo_eval(
         samples: Only these sample ids.
         max_sessions: Only each conversation's first N sessions (and their questions).
         max_questions: At most N questions per conversation.
-        with_facts: Turn units carry their extracted facts as extra index keys.
+        with_facts: Deprecated: ``facts="dataset"`` / ``facts="none"``.
         recall_options: Extra keyword options for ``recall`` (``vector_weight``,
             ``neighbor_weight``, ``neighbor_window``, ``time_weight``, ``depth``).
+        reflection_options: Extra keyword options for ``ReflectionNode``.
         progress: Called with a line of text per conversation.
 
     Returns:
         ``{"n_questions", "recall": {"5": r, ...}, "by_category": {"1": {"5": r, ..., "n": n},
-        ...}, "mode", "units", "k", "n_conversations", "n_memories", "seconds"}``; recalls
-        are fractions in [0, 1].
+        ...}, "mode", "units", "facts", "extractor", "k", "n_conversations", "n_memories",
+        "seconds"}``; recalls are fractions in [0, 1]. ``extractor`` is ``"offline"`` or the
+        model's name with ``units="reflection"`` (``None`` otherwise), which also adds
+        ``"reflection"``: memories written (and per turn) by kind, facts closed, exchanges
+        skipped, LLM calls and seconds per session.
 
     Raises:
         ValueError: Bad options or a file that is not LoCoMo's format.
     """
-    ks = _check_options(list(k), mode, units)
+    if with_facts is not None:
+        warnings.warn("run_locomo_eval(with_facts=) is deprecated; use facts='dataset' or facts='none'.",
+                      DeprecationWarning, stacklevel=2)
+        facts = "dataset" if with_facts else "none"
+    ks = _check_options(list(k), mode, units, facts, model)
     options = dict(recall_options or {})
     options.setdefault("depth", max(100, ks[-1]))
     convs = load_locomo(path, samples=samples, max_sessions=max_sessions, max_questions=max_questions)
     started = time.perf_counter()
     results: list[tuple[str, list[list[str]], tuple[str, ...]]] = []
     n_memories = 0
+    stats: ReflectionStats | None = None
+    node: Any = None
+    if units == "reflection":
+        if isinstance(model, str):
+            from langmem_ext.models import load_chat_model
+
+            model = load_chat_model(model)
+        stats = ReflectionStats(extractor="offline" if model is None else _model_label(model))
+        node = reflection_node(("locomo", "{user_id}", units), model=model, **(reflection_options or {}))
     with ExitStack() as stack:
         cache: CachedEmbeddings | None = None
         if store is None:
@@ -159,26 +201,45 @@ def run_locomo_eval(
             namespace = ("locomo", conv.sample_id, units)
             if hasattr(store, "delete_namespace_prefix"):
                 store.delete_namespace_prefix(namespace)  # a re-run starts clean
-            memories = units_for(conv, units, with_facts=with_facts)
-            put_memories(store, namespace, memories)
-            n_memories += len(memories)
+            if stats is not None:
+                before = sum(stats.written.values())
+                reflect_conversation(node, store, conv, stats=stats)
+                written = sum(stats.written.values()) - before
+            else:
+                memories = units_for(conv, units, with_facts=facts == "dataset")
+                put_memories(store, namespace, memories)
+                written = len(memories)
+            n_memories += written
             for q in conv.questions:
                 hits = recall(store, namespace, q.question, limit=ks[-1], mode=mode, **options)
                 results.append((q.category, [memory_turn_ids(h.value) for h in hits], q.evidence))
             if cache is not None:
                 cache.save()
             if progress is not None:
-                progress(f"{conv.sample_id}: {len(memories)} {units}, {len(conv.questions)} questions")
+                progress(f"{conv.sample_id}: {written} {units if stats is None else 'memories'}, "
+                         f"{len(conv.questions)} questions")
     out = aggregate_recall(results, ks=ks)
     out.update(
         mode=mode,
         units=units,
+        facts=facts,
+        extractor=None if stats is None else stats.extractor,
         k=ks,
         n_conversations=len(convs),
         n_memories=n_memories,
         seconds=round(time.perf_counter() - started, 2),
     )
+    if stats is not None:
+        out["reflection"] = stats.summary()
     return out
+
+
+def _model_label(model: Any) -> str:
+    for attr in ("model_name", "model", "model_id"):
+        name = getattr(model, attr, None)
+        if isinstance(name, str) and name:
+            return name
+    return type(model).__name__
 
 
 def _make_store(

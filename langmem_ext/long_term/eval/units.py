@@ -35,7 +35,8 @@ __all__ = [
     "units_for",
 ]
 
-Units = Literal["turns", "observations", "summaries"]
+Units = Literal["turns", "observations", "summaries", "reflection"]
+"""What an eval writes; ``"reflection"`` is played through ReflectionNode (:mod:`.reflect`), not built here."""
 
 
 def turn_situation(turn: LocomoTurn, *, resolve_dates: bool = True, captions: bool = True) -> str:
@@ -130,6 +131,8 @@ def units_for(conv: LocomoConversation, units: Units, *, with_facts: bool = True
         return observation_memories(conv)
     if units == "summaries":
         return summary_memories(conv)
+    if units == "reflection":
+        raise ValueError("units='reflection' are written by ReflectionNode: use eval.reflect.reflect_conversation")
     raise ValueError(f"units must be 'turns', 'observations' or 'summaries', got {units!r}")
 
 

@@ -18,7 +18,7 @@ def test_tiny_conversation_end_to_end(tiny_locomo, store):
     assert out["by_category"]["1"]["n"] == 1 and out["n_memories"] == 8
     # what was written went through the product's write path
     (item,) = [i for i in store.search(("locomo", "tiny-1", "turns"), limit=20) if i.key.endswith("D1:2")]
-    assert item.value["kind"] == "episodic" and item.value["facts"] and item.value["source_ids"] == ["D1:2"]
+    assert item.value["kind"] == "episodic" and item.value["source_ids"] == ["D1:2"]
 
 
 @pytest.mark.parametrize("units", ["observations", "summaries"])
@@ -76,3 +76,33 @@ def test_real_locomo_slice(redis_url):
     assert out["n_questions"] >= 3 and out["n_conversations"] == 1
     # two sessions hold ~35 turns: ranking must beat the 10/35 a random order would give
     assert out["recall"]["10"] > 0.5
+
+
+def test_reflection_units_recall_what_reflection_stored(tiny_locomo, store):
+    out = run_locomo_eval(tiny_locomo, k=(1, 3), mode="hybrid", units="reflection", store=store)
+    assert out["units"] == "reflection" and out["facts"] == "none" and out["extractor"] == "offline"
+    assert out["recall"]["3"] >= 0.8  # the episodes cite their turns
+    stats = out["reflection"]
+    assert stats["sessions"] == 2 and stats["turns"] == 8 and stats["llm_calls"] == 0
+    assert stats["written"]["episodic"] >= 7 and set(stats["session_seconds"]) >= {"mean", "p50", "max"}
+    assert out["n_memories"] == sum(stats["written"].values())
+    assert "reflection: offline" in format_locomo_report(out)
+
+
+def test_facts_option_and_the_deprecated_with_facts(tiny_locomo, store):
+    plain = run_locomo_eval(tiny_locomo, k=(1,), mode="vector", store=store)
+    assert plain["facts"] == "none" and plain["extractor"] is None
+    (item,) = [i for i in store.search(("locomo", "tiny-1", "turns"), limit=20) if i.key.endswith("D1:2")]
+    assert item.value["facts"] == []  # raw turns by default
+    run_locomo_eval(tiny_locomo, k=(1,), mode="vector", facts="dataset", store=store)
+    (item,) = [i for i in store.search(("locomo", "tiny-1", "turns"), limit=20) if i.key.endswith("D1:2")]
+    assert item.value["facts"] == ["Ben adopted a beagle puppy called Biscuit."]
+    assert "upper reference" in format_locomo_report(run_locomo_eval(tiny_locomo, k=(1,), facts="dataset", store=store))
+    with pytest.warns(DeprecationWarning, match="facts="):
+        assert run_locomo_eval(tiny_locomo, k=(1,), with_facts=False, store=store)["facts"] == "none"
+    with pytest.raises(ValueError, match="facts='dataset' adds LoCoMo's observations to turn units"):
+        run_locomo_eval(tiny_locomo, units="reflection", facts="dataset", store=store)
+    with pytest.raises(ValueError, match="facts must be"):
+        run_locomo_eval(tiny_locomo, facts="gpt", store=store)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="model= is the reflection model"):
+        run_locomo_eval(tiny_locomo, units="turns", model="openai:gpt-4o-mini", store=store)
