@@ -86,7 +86,7 @@ def main() -> None:
         cache = CachedEmbeddings(MiniLMEmbeddings(), path=args.cache)
         client = connect(server.url)
         store = RedisStore(client, index={"dims": MINILM_DIMS, "embed": cache, "fields": ["content"]},
-                           prefix="bench-recall")
+                           key_prefix="bench-recall")
         store.setup()
 
         def run(**kw: Any) -> dict[str, Any]:

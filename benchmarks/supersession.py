@@ -48,7 +48,7 @@ def main() -> None:
         cache = CachedEmbeddings(MiniLMEmbeddings(), path=args.cache)
         client = connect(server.url)
         store = RedisStore(client, index={"dims": MINILM_DIMS, "embed": cache, "fields": ["content"]},
-                           prefix="bench-supersession")
+                           key_prefix="bench-supersession")
         store.setup()
         for extractor in ("offline", "scripted"):
             store.delete_namespace_prefix(("supersession",))

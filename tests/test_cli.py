@@ -203,7 +203,8 @@ def test_eval_locomo_reflection_units_say_which_extractor(redis_url, tmp_path, c
     assert main(args) == 0
     assert "reflection: offline, 1 sessions, 3 turns, 0 LLM calls" in capsys.readouterr().out
     assert main([*args[:-2], "--units", "reflection", "--facts", "dataset"]) == 2
-    assert "facts='dataset'" in " ".join(capsys.readouterr().out.split())
+    captured = capsys.readouterr()
+    assert "facts='dataset'" in " ".join((captured.out + captured.err).split())
 
 
 # ----------------------------------------------------------------------------- bench
