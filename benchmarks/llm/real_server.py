@@ -95,10 +95,14 @@ def version(server: Path) -> str:
     return next((line for line in lines if "version" in line.lower()), lines[-1] if lines else "unknown")
 
 
-def run_demo(env: dict[str, str]) -> dict[str, object]:
+def run_demo(env: dict[str, str], timeout: float) -> dict[str, object]:
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "langmem_ext.cli", "demo", "--quiet"], capture_output=True,
-                         text=True, env=env, timeout=3600)
+    try:
+        out = subprocess.run([sys.executable, "-m", "langmem_ext.cli", "demo", "--quiet"], capture_output=True,
+                             text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"seconds": time.monotonic() - started, "exit": f"none: stopped after {timeout:.0f} s", "memories": "",
+                "recall": "", "calls": "", "turns": "", "tail": ""}
     text = out.stdout + out.stderr
     lines = [line.strip() for line in text.splitlines()]
     pick = lambda prefix: next((line for line in lines if line.startswith(prefix)), "")  # noqa: E731
@@ -166,6 +170,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--demo-timeout", type=float, default=3600.0)
     args = parser.parse_args()
     server, gguf = build()
     port = free_port(args.port)
@@ -177,7 +182,7 @@ def main() -> int:
     proc = start(server, gguf, port, args.slots, args.threads)
     try:
         chat = run_chat()
-        demo = None if args.skip_demo else run_demo(dict(os.environ))
+        demo = None if args.skip_demo else run_demo(dict(os.environ), args.demo_timeout)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
