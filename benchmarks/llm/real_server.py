@@ -185,7 +185,11 @@ def main() -> int:
         demo = None if args.skip_demo else run_demo(dict(os.environ), args.demo_timeout)
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still generating: its figures matter more than a clean stop
+            proc.kill()
+            proc.wait(timeout=30)
     stats = chat["stats"]
     lat = chat["latencies"]
     per_turn = chat["per_turn"]
