@@ -75,7 +75,7 @@ def replay(sample: dict[str, Any]) -> list[BaseMessage]:
 
 
 def evaluate(data: list[dict[str, Any]], *, embed: Any) -> tuple[dict[str, dict[int, list[float]]], dict[str, float]]:
-    counter = MessageTokenCounter(model="gpt-4o-mini")
+    counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
     recalls: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     seconds: dict[str, float] = defaultdict(float)
     for sample in data:

@@ -92,7 +92,7 @@ def per_turn_costs(turns: int = 60, budget: int = 4000) -> list[list[object]]:
     flat = [m for turn in conversation(400, tools=True, seed=1) for m in turn]
     base = [SystemMessage("You are a helpful assistant.", id="sys"), *flat[:999]]
     extra = flat[999:]
-    counter = MessageTokenCounter(model="gpt-4o-mini")
+    counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
     scorer = HeuristicScorer()
     scores = {message_key(m): s for m, s in zip(base, scorer.score(base))}
     trim_history(base, max_tokens=budget, token_counter=counter)  # warm the cache: turn 0 counts everything
@@ -169,7 +169,7 @@ class CountingModel(BaseChatModel):
 
 
 def run_summariser(kind: str, turns: list[list[BaseMessage]], counter: MessageTokenCounter) -> CountingModel:
-    model = CountingModel(counter=MessageTokenCounter(model="gpt-4o-mini"))
+    model = CountingModel(counter=MessageTokenCounter(tokenizer_model="gpt-4o-mini"))
     state: dict[str, Any] = {"messages": [], "context": {}, "running_summary": None}
     if kind == "ours":
         node = SummarizationNode(model=model, max_tokens=TRIGGER, keep_tokens=KEEP, max_summary_tokens=SUMMARY_TOKENS,
@@ -209,7 +209,7 @@ def summariser_costs(turns: int = 500) -> list[list[object]]:
     rows = []
     for label, tools in (("plain", False), ("tool-call heavy", True)):
         conv = conversation(turns, tools=tools)
-        counter = MessageTokenCounter(model="gpt-4o-mini")
+        counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
         own = sum(counter.count_message(m) for turn in conv for m in turn)
         for kind, name in (("ours", "langmem-ext SummarizationNode"), ("langmem", "langmem 0.0.30 SummarizationNode"),
                            ("middleware", "LangChain SummarizationMiddleware")):

@@ -12,7 +12,7 @@ Example:
     'o200k_base'
     >>> encoding_for_model("gpt-3.5-turbo").name
     'cl100k_base'
-    >>> count_text_tokens("hello world", model="gpt-4o")
+    >>> count_text_tokens("hello world", tokenizer_model="gpt-4o")
     2
 """
 
@@ -27,7 +27,7 @@ import uuid
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import tiktoken
 
@@ -163,6 +163,12 @@ def encoding_for_model(model: str | None) -> tiktoken.Encoding:
     return get_encoding(encoding_name_for_model(model))
 
 
-def count_text_tokens(text: str, *, model: str | None = None) -> int:
-    """Exact number of tokens of ``text`` for ``model`` (special tokens as plain text)."""
-    return len(encoding_for_model(model).encode_ordinary(text))
+def count_text_tokens(text: str, *, tokenizer_model: str | None = None, **deprecated: Any) -> int:
+    """Exact number of tokens of ``text`` for ``tokenizer_model`` (special tokens as plain text;
+    ``model=`` is its deprecated name)."""
+    from langmem_ext._options import deprecated_options
+
+    if deprecated:
+        tokenizer_model = deprecated_options("count_text_tokens", deprecated, {"model": "tokenizer_model"},
+                                             tokenizer_model=tokenizer_model)["tokenizer_model"]
+    return len(encoding_for_model(tokenizer_model).encode_ordinary(text))

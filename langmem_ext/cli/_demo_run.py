@@ -121,7 +121,7 @@ def _turn(graph: Any, store: Any, text: str, config: dict[str, Any], user: str, 
         console().print("     [dim]reflection still running in the background (slow model)[/]")
     after = _snapshot(store, user)
     reply = str(state["messages"][-1].content)
-    counter = MessageTokenCounter(model="gpt-4o-mini")
+    counter = MessageTokenCounter(tokenizer_model="gpt-4o-mini")
     history_tokens = counter(state["messages"])
     context_tokens = int(state.get("context_tokens") or 0)
     stats.turns += 1

@@ -256,7 +256,7 @@ class RecallNode(MemoryNode):
     def _count(self, text: str) -> int:
         from langmem_ext.tokens import count_text_tokens
 
-        return count_text_tokens(text, model=self.tokenizer_model)
+        return count_text_tokens(text, tokenizer_model=self.tokenizer_model)
 
     def queries(self, messages: Sequence[BaseMessage]) -> list[str]:
         """Queries from the recent messages; the last user message first."""

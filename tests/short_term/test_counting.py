@@ -8,9 +8,9 @@ from langmem_ext.tokens import count_text_tokens
 def test_overheads_follow_openai_chat_format():
     c = MessageTokenCounter(tokenizer_model="gpt-4o")
     text = "The quick brown fox jumps over the lazy dog."
-    assert c.count_message(HumanMessage(text)) == count_text_tokens(text, model="gpt-4o") + 4
+    assert c.count_message(HumanMessage(text)) == count_text_tokens(text, tokenizer_model="gpt-4o") + 4
     named = HumanMessage(text, name="ada")
-    assert c.count_message(named) == c.count_message(HumanMessage(text)) + 1 + count_text_tokens("ada", model="gpt-4o")
+    assert c.count_message(named) == c.count_message(HumanMessage(text)) + 1 + count_text_tokens("ada", tokenizer_model="gpt-4o")
     assert c([HumanMessage(text)]) == c.count_message(HumanMessage(text)) + 3
 
 
