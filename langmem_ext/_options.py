@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -25,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "CONFIGURED",
+    "warn_deprecated",
     "check_fraction",
     "check_non_negative",
     "check_positive",
@@ -32,6 +34,14 @@ __all__ = [
     "keyword_model",
     "resolve_model",
 ]
+
+
+def warn_deprecated(message: str) -> None:
+    """A DeprecationWarning attributed to the first caller outside langmem_ext (the user's line)."""
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("langmem_ext"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 def _number(value: Any) -> float | None:
@@ -83,8 +93,7 @@ def deprecated_options(owner: str, legacy: Mapping[str, Any], renames: Mapping[s
         new = renames[old]
         if out.get(new) is not None:
             raise TypeError(f"{owner}: give {new}= only ({old}= is its deprecated name).")
-        warnings.warn(f"{owner}({old}=...) is deprecated; use {new}=... (same meaning).", DeprecationWarning,
-                      stacklevel=3)
+        warn_deprecated(f"{owner}({old}=...) is deprecated; use {new}=... (same meaning).")
         out[new] = value
     return out
 
@@ -98,8 +107,7 @@ def keyword_model(init: Callable[..., None]) -> Callable[..., None]:
             owner = type(self).__name__
             if len(args) > 1 or "model" in kwargs:
                 raise TypeError(f"{owner} takes its options as keywords only: {owner}(model=..., ...).")
-            warnings.warn(f"{owner}(model) positionally is deprecated; pass model=... by keyword.",
-                          DeprecationWarning, stacklevel=2)
+            warn_deprecated(f"{owner}(model) positionally is deprecated; pass model=... by keyword.")
             kwargs["model"] = args[0]
         init(self, **kwargs)
 

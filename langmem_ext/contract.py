@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import types
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,6 +45,7 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import MessagesState
 from typing_extensions import TypedDict
 
+from langmem_ext._options import warn_deprecated
 from langmem_ext.messages import message_key
 
 __all__ = [
@@ -253,11 +253,9 @@ class MemoryNode(RunnableLambda):
         name: str,
     ) -> None:
         if input_messages_key == MODEL_INPUT_KEY and output_messages_key in (MODEL_INPUT_KEY, None):
-            warnings.warn(
+            warn_deprecated(
                 f"{type(self).__name__}(input_messages_key={MODEL_INPUT_KEY!r}) is deprecated: every node now builds "
-                "on the model input an earlier node prepared this turn; drop the argument.",
-                DeprecationWarning,
-                stacklevel=3,
+                "on the model input an earlier node prepared this turn; drop the argument."
             )
             input_messages_key = HISTORY_KEY
         for label, key in (("input_messages_key", input_messages_key), ("output_messages_key", output_messages_key)):

@@ -6,10 +6,10 @@ The names below are the public API; each is defined once, in the module that own
 
 from __future__ import annotations
 
-import warnings
 from importlib import import_module
 from typing import Any
 
+from langmem_ext._options import warn_deprecated
 from langmem_ext.long_term.dead_letters import (
     DeadLetter,
     alist_dead_letters,
@@ -139,9 +139,5 @@ def __getattr__(name: str) -> Any:
     module = _MOVED.get(name)
     if module is None:
         raise AttributeError(f"module 'langmem_ext.long_term' has no attribute {name!r}")
-    warnings.warn(
-        f"langmem_ext.long_term.{name} is deprecated; import it from langmem_ext.long_term.{module}.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
+    warn_deprecated(f"langmem_ext.long_term.{name} is deprecated; import it from langmem_ext.long_term.{module}.")
     return getattr(import_module(f"langmem_ext.long_term.{module}"), name)

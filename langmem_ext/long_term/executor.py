@@ -67,7 +67,7 @@ from langmem_ext.long_term.dead_letters import (
     retrying_dead_letters,
     saving_dead_letter,
 )
-from langmem_ext._options import check_non_negative
+from langmem_ext._options import check_non_negative, warn_deprecated
 from langmem_ext.long_term.namespaces import resolve_namespace
 from langmem_ext.long_term._queue import Job, JobQueue
 
@@ -260,9 +260,7 @@ class ReflectionExecutor:
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Deprecated: :meth:`close` (``wait=False`` stops without running what is pending)."""
-        import warnings
-
-        warnings.warn("ReflectionExecutor.shutdown() is deprecated; use close().", DeprecationWarning, stacklevel=2)
+        warn_deprecated("ReflectionExecutor.shutdown() is deprecated; use close().")
         if wait:
             self.close()
             return

@@ -56,7 +56,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore, GetOp, SearchOp
 
-from langmem_ext._options import check_fraction, check_non_negative, check_positive, deprecated_options
+from langmem_ext._options import check_fraction, check_non_negative, check_positive, deprecated_options, warn_deprecated
 from langmem_ext.contract import HISTORY_KEY, MODEL_INPUT_KEY, MemoryNode, run_config
 from langmem_ext.long_term.forgetting import (
     STATS_NAMESPACE,
@@ -478,14 +478,12 @@ def with_memory_block(messages: Sequence[BaseMessage], text: str) -> list[BaseMe
 
 def _legacy_output(output: str, output_messages_key: str | None, context_key: str | None) -> tuple[str | None, str | None]:
     """``RecallNode(output=...)`` (deprecated) as the new options."""
-    import warnings
-
     if output not in ("messages", "llm_input_messages", "key"):
         raise ValueError(f"RecallNode: output must be 'messages', 'llm_input_messages' or 'key', got {output!r}.")
     fix = {"messages": "drop output= (the block now goes to the model input, never into the thread's messages)",
            "llm_input_messages": "drop output= (it is the default)",
            "key": "use context_key='memory_context', output_messages_key=None"}[output]
-    warnings.warn(f"RecallNode(output={output!r}) is deprecated: {fix}.", DeprecationWarning, stacklevel=4)
+    warn_deprecated(f"RecallNode(output={output!r}) is deprecated: {fix}.")
     if output == "key":
         return None, context_key or "memory_context"
     return output_messages_key, context_key

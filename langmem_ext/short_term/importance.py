@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,6 +35,7 @@ from typing_extensions import TypedDict
 from langmem_ext.prompts import DEFAULT_IMPORTANCE_PROMPT
 from langmem_ext._options import check_non_negative, check_positive, deprecated_options, keyword_model
 from langmem_ext.messages import message_key, message_text
+from langmem_ext.short_term._cache import LRUCache
 from langmem_ext.short_term.counting import MessageTokenCounter, TokenCounterLike, as_counter
 from langmem_ext.short_term.extractive import STOPWORDS, speaker
 from langmem_ext.short_term.messages import group_units, split_head
@@ -540,47 +541,3 @@ def importance_filter(
         raise ValueError(f"{owner}: relevance='embedding' needs embed= (e.g. langmem_ext.embeddings.MiniLMEmbeddings()).")
     return ImportanceFilter(max_tokens, as_scorer(scorer), as_counter(token_counter, tokenizer_model=tokenizer_model),
                             keep_last_turns, relevance, relevance_weight, embed, LRUCache(embedding_cache_size))
-
-
-class LRUCache(MutableMapping[str, Any]):
-    """A mapping that keeps the ``maxsize`` most recently used entries.
-
-    Example:
-        >>> cache = LRUCache(2)
-        >>> cache["a"], cache["b"] = 1, 2
-        >>> _ = cache["a"]; cache["c"] = 3
-        >>> sorted(cache)
-        ['a', 'c']
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        check_positive("LRUCache", maxsize=maxsize)
-        self.maxsize = maxsize
-        self._data: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __getitem__(self, key: str) -> Any:
-        with self._lock:
-            value = self._data[key]
-            self._data.move_to_end(key)
-            return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def __delitem__(self, key: str) -> None:
-        with self._lock:
-            del self._data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __iter__(self) -> Any:
-        return iter(list(self._data))
-
-    def __len__(self) -> int:
-        return len(self._data)

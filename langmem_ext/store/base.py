@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,7 +29,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import NOT_PROVIDED, _ensure_refresh
 
-from langmem_ext._options import check_positive, deprecated_options
+from langmem_ext._options import check_positive, deprecated_options, warn_deprecated
 from langmem_ext.limits import Limits
 from langmem_ext.store import _keys as K
 from langmem_ext.store._limits import check_namespace_limits, check_query_limit
@@ -80,8 +79,7 @@ def store_options(owner: str, legacy: dict[str, Any], *, key_prefix: str | None,
     if ms is not NOT_PROVIDED:
         if query_timeout != DEFAULT_QUERY_TIMEOUT:
             raise TypeError(f"{owner}: give query_timeout= (seconds) only; query_timeout_ms= is its deprecated name.")
-        warnings.warn(f"{owner}(query_timeout_ms=...) is deprecated; use query_timeout=... in seconds.",
-                      DeprecationWarning, stacklevel=4)
+        warn_deprecated(f"{owner}(query_timeout_ms=...) is deprecated; use query_timeout=... in seconds.")
         if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or ms <= 0):
             raise ValueError(f"{owner}: query_timeout_ms must be a positive int (or None: no server timeout), got {ms!r}.")
         return key_prefix, ms

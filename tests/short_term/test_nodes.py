@@ -159,7 +159,7 @@ def test_node_chain_properties(history, budget, order, rewrite):
                                                  input_messages_key=i, output_messages_key=out_key),
         "delete": lambda i: DeletionNode(keep_last_turns=3),
     }
-    nodes = [make[name]("messages" if k == 0 or rewrite else "llm_input_messages") for k, name in enumerate(order.split("+"))]
+    nodes = [make[name]("messages") for name in order.split("+")]  # each builds on the one before by itself
     state = {"messages": history}
     before = copy.deepcopy(history)
     try:
