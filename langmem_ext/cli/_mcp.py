@@ -24,10 +24,8 @@ def _mcp(args: argparse.Namespace) -> int:
         import mcp  # noqa: F401
     except ImportError as exc:
         raise CliError("The MCP server needs the mcp extra: `pip install 'langmem-ext[mcp]'`.") from exc
-    import asyncio
-
     from langmem_ext.cli._common import check_redis, is_ephemeral
-    from langmem_ext.mcp import USER_ENV, McpConfigError, TokenConfigError, http_plan, load_tokens, resolve_user, serve
+    from langmem_ext.mcp import USER_ENV, McpConfigError, TokenConfigError, http_plan, load_tokens, resolve_user, run, serve
 
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be 0..65535, got {args.port}.")
@@ -50,8 +48,8 @@ def _mcp(args: argparse.Namespace) -> int:
             note("no REDIS_URL and no `langmem-ext redis start` server: memories live in a private Redis that "
                  "ends with this server. Run `langmem-ext redis start` to keep them.")
         try:
-            asyncio.run(serve(url, transport=args.transport, user=user, host=args.host, port=args.port, tokens=tokens,
-                              say=lambda line: print(line, file=sys.stderr, flush=True)))
+            run(serve(url, transport=args.transport, user=user, host=args.host, port=args.port, tokens=tokens,
+                      say=lambda line: print(line, file=sys.stderr, flush=True)))
         except (McpConfigError, TokenConfigError) as exc:
             raise CliError(str(exc)) from exc
         except OSError as exc:

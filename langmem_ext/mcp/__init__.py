@@ -27,6 +27,7 @@ from langmem_ext.mcp._run import (
     http_plan,
     is_loopback,
     resolve_user,
+    run,
     serve,
 )
 from langmem_ext.mcp._server import INSTRUCTIONS, build_server
@@ -58,5 +59,6 @@ __all__ = [
     "load_tokens",
     "parse_tokens",
     "resolve_user",
+    "run",
     "serve",
 ]

@@ -237,14 +237,14 @@ class ServiceCore:
         parts = score_parts(candidates, now=now, weights=node.weights, recency_half_life=node.recency_half_life,
                             strength_half_life=node.strength_half_life)
         weights = _weights(node.weights)
-        hits = [
+        ranked = sorted(zip(parts, candidates), key=lambda pc: (-pc[0].score, -pc[1].memory.updated_at.timestamp()))
+        # Every candidate is scored (relevance is normalised over them all); only the returned ones get a view.
+        return [
             SearchHit(memory=self._view(c.memory, user_id, now),
                       score=Score(total=p.score, relevance=p.relevance, recency=p.recency, importance=p.importance,
                                   strength=p.strength, closed=p.closed, raw_relevance=c.relevance, weights=weights))
-            for p, c in zip(parts, candidates)
+            for p, c in ranked[:limit]
         ]
-        hits.sort(key=lambda h: (-h.score.total, -h.memory.updated_at.timestamp()))
-        return hits[:limit]
 
     def recall_context_op(self, user_id: str, *, query: str | None, messages: Sequence[Any] | None,
                           max_tokens: int | None) -> Op_:

@@ -32,6 +32,7 @@ from langgraph.store.base import NOT_PROVIDED, _ensure_refresh
 from langmem_ext._options import check_positive, deprecated_options, warn_deprecated
 from langmem_ext.limits import Limits
 from langmem_ext.store import _keys as K
+from langmem_ext.store._heal import index_missing, lost_in
 from langmem_ext.store._limits import check_namespace_limits, check_query_limit
 from langmem_ext.store._puts import OLD_FIELDS, EmbeddingError, PutsMixin, write_command
 from langmem_ext.store._resp import (
@@ -199,6 +200,46 @@ class BaseRedisStore(NamespacesMixin, SearchMixin, PutsMixin, BaseStore):
         self._numeric = {tuple(json.loads(m)) for m in members}
         self._numeric_full = bool(full)
         self._ready = True
+
+    # ------------------------------------------------------------------ healing
+    def _healing(self, gen: Gen) -> Gen:
+        """``gen``, healed once if the index is gone (a FLUSHALL, a restart without persistence;
+        see :mod:`langmem_ext.store._heal`): the request that met the missing index is sent again
+        after :meth:`_heal_gen`, and a second failure reaches ``gen`` as any error does.
+        Both drivers run every operation through it."""
+        reply: Any = None
+        error: BaseException | None = None
+        healed = False
+        while True:
+            try:
+                req = gen.throw(error) if error is not None else gen.send(reply)
+            except StopIteration as stop:
+                return stop.value
+            reply, error = None, None
+            try:
+                reply = yield req
+            except Exception as exc:
+                if healed or not index_missing(exc):
+                    error = exc
+                    continue
+            else:
+                if healed or not (isinstance(req, Pipe) and req.tolerant and lost_in(reply)):
+                    continue
+            healed = True
+            try:
+                yield from self._heal_gen()
+                reply = yield req
+            except Exception as exc:
+                reply, error = None, exc
+
+    def _heal_gen(self) -> Gen:
+        """Re-create a lost index: when ``FT.INFO`` confirms it is gone, forget what the meta hash
+        says about it (its version and numeric attributes) and run the idempotent setup again."""
+        self._ready = False
+        (info,) = yield Pipe([("FT.INFO", self._idx)], tolerant=True)
+        if isinstance(info, Exception):
+            yield Pipe([("HDEL", self._meta, "version", "numeric_full"), ("DEL", self._meta + ":num")])
+        yield from self._setup_gen()
 
     def _ensure_ready(self) -> Gen:
         if not self._ready:

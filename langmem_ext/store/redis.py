@@ -31,16 +31,21 @@ from langmem_ext.store.schema import RedisIndexConfig, SearchMode
 __all__ = ["RedisStore"]
 
 
+def raw_replies(req: Pipe, replies: list[Any]) -> list[Any]:
+    """``replies`` of :func:`langmem_ext._wire.send_raw` to ``req``; the first error raised unless ``req.tolerant``."""
+    if not req.tolerant:
+        error = next((r for r in replies if isinstance(r, ResponseError)), None)
+        if error is not None:
+            raise error
+    return replies
+
+
 def _execute(client: Any, req: Pipe) -> list[Any]:
     # Raw, chunked, on one pooled connection (see langmem_ext._wire): Redis starts on the
     # first chunk while the rest are packed and sent.
     replies = send_raw(client, req.cmds)
     if replies is not None:
-        if not req.tolerant:
-            error = next((r for r in replies if isinstance(r, ResponseError)), None)
-            if error is not None:
-                raise error
-        return replies
+        return raw_replies(req, replies)
     if len(req.cmds) == 1 and not req.tolerant:  # one command: skip the pipeline machinery
         return [client.execute_command(*req.cmds[0])]
     pipe = client.pipeline(transaction=False)  # e.g. a RedisCluster client
@@ -166,6 +171,7 @@ class RedisStore(BaseRedisStore):
         raise timeout_error(self.query_timeout_ms or 0)
 
     def _drive(self, gen: Gen) -> Any:
+        gen = self._healing(gen)
         reply: Any = None
         error: BaseException | None = None
         while True:

@@ -20,8 +20,12 @@ async def test_round_trip_over_stdio(redis_url: str) -> None:
                                                           "importance": 7}))["memory"]
         ok(await session.call_tool("add_memory", {"kind": "procedural", "content": "Answer in French",
                                                   "fields": {"scope": "language"}}))
-        hits = ok(await session.call_tool("search_memories", {"query": "Where does Maya live?"}))["results"]
+        found = await session.call_tool("search_memories", {"query": "Where does Maya live?"})
+        hits = ok(found)["results"]
         assert hits[0]["memory"]["id"] == added["id"] and set(hits[0]["score"]) >= {"relevance", "recency", "importance", "strength"}
+        # For clients that read only text: the same result as one line of compact JSON.
+        (text,) = found.content
+        assert json.loads(text.text) == found.structured_content and "\n" not in text.text and '", "' not in text.text
 
         updated = ok(await session.call_tool("update_memory", {"id": added["id"], "content": "Maya lives in Lisbon",
                                                                "reason": "she moved"}))
