@@ -39,6 +39,7 @@ __all__ = [
     "Count",
     "FlushStats",
     "Forget",
+    "Numbers",
     "Op_",
     "Recall",
     "RecallBlock",
@@ -130,6 +131,17 @@ class Count:
     depth: int | None = None
 
 
+@dataclass(frozen=True)
+class Numbers:
+    """``store.numbers(namespace, paths, times=..., filter=...)``: a few numbers per item, no values
+    (None: the store cannot)."""
+
+    namespace: tuple[str, ...]
+    paths: Sequence[tuple[str, ...]]
+    times: Sequence[tuple[str, ...]] = ()
+    filter: Mapping[str, Any] | None = None
+
+
 def _answer(store: BaseStore, req: Any) -> Any:
     if isinstance(req, Batch):
         return search_batch(store, req.ops, req.modes)
@@ -152,6 +164,11 @@ def _answer(store: BaseStore, req: Any) -> Any:
     if isinstance(req, Count):
         fn = getattr(store, "count_namespaces", None)
         return fn(req.prefix, depth=req.depth) if callable(fn) else None
+    if isinstance(req, Numbers):
+        fn = getattr(store, "numbers", None)
+        if not callable(fn):
+            return None
+        return fn(req.namespace, req.paths, times=req.times, filter=dict(req.filter) if req.filter else None)
     raise TypeError(f"unknown request {req!r}")
 
 
@@ -179,6 +196,13 @@ async def _aanswer(store: BaseStore, req: Any) -> Any:
             return await fn(req.prefix, **kwargs)
         fn = getattr(store, name, None)
         return await asyncio.to_thread(fn, req.prefix, **kwargs) if callable(fn) else None
+    if isinstance(req, Numbers):
+        flt = dict(req.filter) if req.filter else None
+        fn = getattr(store, "anumbers", None)
+        if callable(fn):
+            return await fn(req.namespace, req.paths, times=req.times, filter=flt)
+        fn = getattr(store, "numbers", None)
+        return await asyncio.to_thread(lambda: fn(req.namespace, req.paths, times=req.times, filter=flt)) if callable(fn) else None
     raise TypeError(f"unknown request {req!r}")
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.messages import HumanMessage
-from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, SearchOp
+from langgraph.store.base import GetOp, SearchOp
 
 from langmem_ext.limits import Limits
 from langmem_ext.long_term.forgetting import overlay_stats
@@ -29,7 +29,6 @@ from langmem_ext.service import _scope as S
 from langmem_ext.service._drive import (
     Apply,
     Batch,
-    Count,
     FlushStats,
     Forget,
     Op_,
@@ -38,8 +37,8 @@ from langmem_ext.service._drive import (
     Reflect,
     Verify,
 )
+from langmem_ext.service._overview import OverviewOps
 from langmem_ext.service._records import is_memory_label, parse_import, record_of
-from langmem_ext.service._stats import user_stats
 from langmem_ext.service.errors import InvalidRequestError, LimitError, MemoryNotFoundError
 from langmem_ext.service.views import (
     ExportResult,
@@ -51,8 +50,6 @@ from langmem_ext.service.views import (
     ReflectOutcome,
     Score,
     SearchHit,
-    UserStats,
-    UserSummary,
     WriteResult,
 )
 
@@ -62,7 +59,7 @@ _PAGE = 500
 _DUPLICATE_THRESHOLD = 0.92
 
 
-class ServiceCore:
+class ServiceCore(OverviewOps):
     """Options and operations shared by :class:`MemoryService` and :class:`AsyncMemoryService`."""
 
     def __init__(
@@ -279,68 +276,6 @@ class ServiceCore:
         facts = yield from self._with_stats(user_id, facts[:limit])
         now = utcnow()
         return [self._view(m, user_id, now) for m in facts]
-
-    def list_users_op(self, *, limit: int, offset: int) -> Op_:
-        S.check_count(limit, "limit", maximum=10_000)
-        S.check_count(offset, "offset", minimum=0, maximum=10**7)
-        counts = yield Count(self.scope.root, depth=len(self.scope.root) + 2)
-        if counts is None:
-            counts = yield from self._count_generic()
-        users = self._summaries(counts)
-        ordered = sorted(users.values(), key=lambda s: (-(s.last_activity.timestamp() if s.last_activity else 0), s.user_id))
-        return ordered[offset: offset + limit]
-
-    def user_summary_op(self, user_id: str) -> Op_:
-        user_id = S.check_user(user_id)
-        counts = yield Count(self.scope.user_ns(user_id), depth=len(self.scope.root) + 2)
-        if counts is None:
-            counts = yield from self._count_generic(self.scope.user_ns(user_id))
-        return self._summaries(counts).get(user_id) or UserSummary(
-            user_id=user_id, counts={}, total=0, internal=0, last_activity=None)
-
-    def _summaries(self, counts: Sequence[Any]) -> dict[str, UserSummary]:
-        """Namespace counts folded into one :class:`UserSummary` per user."""
-        users: dict[str, UserSummary] = {}
-        for c in counts:
-            parts = self.scope.split(c.namespace)
-            if parts is None:
-                continue
-            user, label = parts
-            s = users.setdefault(user, UserSummary(user_id=user, counts={}, total=0, internal=0, last_activity=None))
-            if is_memory_label(label):
-                s.counts[label] = s.counts.get(label, 0) + c.items
-                s.total += c.items
-            else:
-                s.internal += c.items
-            if c.updated_at is not None and (s.last_activity is None or c.updated_at > s.last_activity):
-                s.last_activity = c.updated_at
-        return users
-
-    def _count_generic(self, prefix: tuple[str, ...] | None = None) -> Op_:
-        from langmem_ext.store._namespaces import NamespaceCount
-
-        prefix = prefix or self.scope.root
-        (namespaces,) = yield Batch([ListNamespacesOp(match_conditions=(MatchCondition("prefix", prefix),),
-                                                      limit=1_000_000)])
-        namespaces = [tuple(ns) for ns in namespaces if tuple(ns[: len(prefix)]) == prefix]
-        items = yield from self._read_all(namespaces)
-        out = []
-        for ns, found in items.items():
-            own = [i for i in found if tuple(i.namespace) == ns]
-            if own:  # InMemoryStore lists a namespace whose items were all deleted
-                out.append(NamespaceCount(ns, len(own), max(i.updated_at for i in own)))
-        return out
-
-    def stats_op(self, user_id: str, *, top: int = 10) -> Op_:
-        user_id = S.check_user(user_id)
-        S.check_count(top, "top", maximum=S.MAX_SEARCH)
-        kinds = list(memory_kinds())
-        found = yield from self._read_all([self.scope.kind_ns(user_id, k) for k in kinds] + [self.scope.stats_ns(user_id)])
-        stats = {i.key: i.value for i in found[self.scope.stats_ns(user_id)]}
-        memories = [overlay_stats(m, stats.get(m.id)) for k in kinds
-                    for m in self._memories(found[self.scope.kind_ns(user_id, k)], {self.scope.kind_ns(user_id, k)})]
-        return user_stats(user_id, memories, now=utcnow(), threshold=self.forget_threshold,
-                          half_life=self.half_life, top=top)
 
     def export_op(self, user_id: str | None, *, memories_only: bool) -> Op_:
         prefix = self.scope.user_ns(S.check_user(user_id)) if user_id is not None else self.scope.root

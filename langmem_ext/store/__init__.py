@@ -2,7 +2,8 @@
 
 Both are LangGraph ``BaseStore`` implementations with InMemoryStore's semantics,
 vector (HNSW/FLAT), BM25 and hybrid search with filters pushed into RediSearch,
-native TTL, a compare-and-set write (``put_if_version``) and prefix deletion.
+native TTL, a compare-and-set write (``put_if_version``), prefix deletion, and counts
+and numbers for statistics that read no values (``count_namespaces``, ``numbers``).
 
 Example:
     >>> from langmem_ext.server import EmbeddedRedis
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from langmem_ext.store.aio import AsyncRedisStore
 from langmem_ext.store._namespaces import NamespaceCount
+from langmem_ext.store._numbers import ItemNumbers
 from langmem_ext.store.base import EmbeddingError
 from langmem_ext.store.filters import InvalidFilterError
 from langmem_ext.store._timeout import SearchTimeoutError
@@ -39,6 +41,7 @@ __all__ = [
     "EmbeddingError",
     "IncompatibleIndexError",
     "InvalidFilterError",
+    "ItemNumbers",
     "NamespaceCount",
     "RedisIndexConfig",
     "RedisStore",

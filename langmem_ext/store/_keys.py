@@ -12,6 +12,11 @@ Layout, for a store with prefix ``P``:
   yield more than one text (InMemoryStore scores an item by its best vector).
 - ``P:meta`` the schema version and the registry of numeric filter paths.
 
+Beside the value, an item's hash holds each number at an object path up to three levels
+deep (:func:`numeric_field`, indexed for range filters once registered) and each ISO 8601
+date-time string there (:func:`time_field`, microseconds since the epoch, not indexed:
+read by ``numbers()`` for statistics without the values).
+
 Example:
     >>> item_key("lmx", ("users", "a"), "k")
     'lmx:i:{...}'
@@ -29,7 +34,9 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 __all__ = [
@@ -47,6 +54,8 @@ __all__ = [
     "numeric_leaves",
     "prefix_tokens",
     "text_hash",
+    "time_field",
+    "time_leaves",
     "token",
 ]
 
@@ -204,6 +213,42 @@ def numeric_leaves(value: dict[str, Any]) -> dict[tuple[str, ...], float]:
             if math.isfinite(f):
                 out[path] = f
     return out
+
+
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def time_leaves(value: dict[str, Any]) -> dict[tuple[str, ...], int]:
+    """ISO 8601 date-time strings at object paths up to the max depth, as microseconds since the epoch.
+
+    A date-time without an offset is read as UTC, as the memory schemas read it.
+
+    >>> time_leaves({"at": "1970-01-01T00:00:01Z", "day": "1970-01-02", "n": 3, "o": {"t": "1970-01-01T01:00:00+01:00"}})
+    {('at',): 1000000, ('o', 't'): 0}
+    """
+    out: dict[tuple[str, ...], int] = {}
+    for path, v in _walk(value, ()):
+        if len(path) <= MAX_NUMERIC_DEPTH and isinstance(v, str) and _DATETIME.fullmatch(v):
+            try:
+                when = datetime.fromisoformat(v)
+            except ValueError:
+                continue
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            out[path] = (when - _EPOCH) // _MICROSECOND
+    return out
+
+
+def time_field(path: Sequence[str]) -> str:
+    """The hash field holding the date-time at ``path`` (microseconds since the epoch)."""
+    return _time_field(tuple(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_field(path: tuple[str, ...]) -> str:
+    return "d" + token("@", list(path))[:12]
 
 
 def text_hash(texts: Sequence[tuple[str, str]]) -> str:

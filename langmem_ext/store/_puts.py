@@ -122,9 +122,11 @@ class PutsMixin:
         if op.ttl is not None and op.ttl <= 0:
             raise ValueError(f"ttl must be positive minutes or None, got {op.ttl!r}.")
         numeric = K.numeric_leaves(value)
+        times = K.time_leaves(value)
         truncated = len(numeric) > _MAX_NUMERIC_LEAVES
         if truncated:
             numeric = dict(list(numeric.items())[:_MAX_NUMERIC_LEAVES])
+        complete = not truncated and len(times) <= _MAX_NUMERIC_LEAVES
         ns_json, prefixes = K.namespace_fields(op.namespace)
         common = {
             "p": prefixes,
@@ -143,6 +145,8 @@ class PutsMixin:
             "eh": K.text_hash(texts) if texts else "",
             "t": "\n".join(t for _, t in texts),
             **common,
+            **{K.time_field(path): str(us) for path, us in list(times.items())[:_MAX_NUMERIC_LEAVES]},
+            **({"dv": "1"} if complete else {}),
         }
         return _Put(op.namespace, op.key, rkey, fields, texts, {"o": rkey, **common}, list(numeric), ttl_ms, truncated=truncated)
 

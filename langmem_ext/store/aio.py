@@ -26,6 +26,7 @@ from langmem_ext._wire import asend_raw
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, acheck_server, aconnect
 from langmem_ext.limits import Limits
 from langmem_ext.store._namespaces import NamespaceCount
+from langmem_ext.store._numbers import ItemNumbers
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
 from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT, Gen
@@ -222,6 +223,11 @@ class AsyncRedisStore(RedisStore):
     async def acount_namespaces(self, prefix: Sequence[str] = (), *, depth: int | None = None) -> list[NamespaceCount]:
         """Async twin of :meth:`RedisStore.count_namespaces`."""
         return await self._adrive(self._count_gen(prefix, depth))
+
+    async def anumbers(self, namespace: Sequence[str], paths: Sequence[Sequence[str]] = (), *,
+                       times: Sequence[Sequence[str]] = (), filter: dict[str, Any] | None = None) -> list[ItemNumbers]:
+        """Async twin of :meth:`RedisStore.numbers`."""
+        return await self._adrive(self._numbers_gen(namespace, paths, times, filter))
 
     async def ascan_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """Async twin of :meth:`RedisStore.scan_namespace_prefix`."""

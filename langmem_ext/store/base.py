@@ -48,6 +48,7 @@ from langmem_ext.store._resp import (
     sha1,
 )
 from langmem_ext.store._namespaces import NamespacesMixin
+from langmem_ext.store._numbers import NumbersMixin
 from langmem_ext.store._search import SearchMixin
 from langmem_ext.store._timeout import speaks_resp3, with_query_timeout
 from langmem_ext.store.schema import (
@@ -103,7 +104,7 @@ def _resolve_embed(embed: Any) -> Any:
     return ensure_embeddings(embed)
 
 
-class BaseRedisStore(NamespacesMixin, SearchMixin, PutsMixin, BaseStore):
+class BaseRedisStore(NamespacesMixin, NumbersMixin, SearchMixin, PutsMixin, BaseStore):
     """Shared state and logic of :class:`RedisStore` and :class:`AsyncRedisStore`."""
 
     supports_ttl = True

@@ -23,6 +23,7 @@ from langmem_ext._wire import send_raw
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, check_server, connect
 from langmem_ext.limits import Limits
 from langmem_ext.store._namespaces import NamespaceCount
+from langmem_ext.store._numbers import ItemNumbers
 from langmem_ext.store._resp import TOUCH_LUA, WRITE_LUA, Check, Embed, EmbedQueries, Pipe
 from langmem_ext.store._timeout import is_query, is_timeout_reply_error, timed_out, timeout_error
 from langmem_ext.store.base import DEFAULT_QUERY_TIMEOUT, BaseRedisStore, Gen, store_options
@@ -285,6 +286,34 @@ class RedisStore(BaseRedisStore):
         many labels. Sorted by namespace.
         """
         return self._drive(self._count_gen(prefix, depth))
+
+    def numbers(self, namespace: Sequence[str], paths: Sequence[Sequence[str]] = (), *,
+                times: Sequence[Sequence[str]] = (), filter: dict[str, Any] | None = None) -> list[ItemNumbers]:
+        """The numbers at ``paths`` and the ISO 8601 date-times at ``times`` of every item of
+        ``namespace``, without reading the values.
+
+        Only items exactly in ``namespace`` (not deeper ones) that match ``filter`` (which
+        must be one the index answers exactly: equality, ``$ne``, ``$in``, ranges on
+        indexed numbers). Numbers come back with the 12 significant digits RediSearch keeps;
+        date-times to the microsecond. A row whose ``complete`` is False was written before
+        these fields were stored: read its value for the paths it lacks.
+
+        Example:
+            >>> from langmem_ext.server import EmbeddedRedis
+            >>> with EmbeddedRedis() as server, RedisStore.from_conn_string(server.url) as store:
+            ...     store.put(("docs",), "a", {"score": 3, "seen": "2025-01-02T03:04:05Z", "tag": "x"})
+            ...     store.put(("docs",), "b", {"score": 5, "tag": "y"})
+            ...     rows = store.numbers(("docs",), [("score",)], times=[("seen",)], filter={"tag": "x"})
+            >>> [(r.key, r.numbers, r.times[("seen",)].isoformat()) for r in rows]
+            [('a', {('score',): 3.0}, '2025-01-02T03:04:05+00:00')]
+        """
+        return self._drive(self._numbers_gen(namespace, paths, times, filter))
+
+    async def anumbers(self, namespace: Sequence[str], paths: Sequence[Sequence[str]] = (), *,
+                       times: Sequence[Sequence[str]] = (), filter: dict[str, Any] | None = None) -> list[ItemNumbers]:
+        """Async twin of :meth:`numbers` (runs the sync client in a thread)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.numbers(namespace, paths, times=times, filter=filter))
 
     def scan_namespace_prefix(self, prefix: Sequence[str]) -> int:
         """How many Redis keys (items and their extra vectors) are left under ``prefix``.
