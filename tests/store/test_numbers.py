@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 import redis
@@ -65,3 +66,26 @@ async def test_async_twin(redis_url: str) -> None:
     async with AsyncRedisStore.from_conn_string(redis_url) as store:  # type: ignore[arg-type]
         await store.aput(("docs",), "k", {"score": 4})
         assert [r.numbers for r in await store.anumbers(("docs",), [("score",)])] == [{("score",): 4.0}]
+
+
+def test_a_cursor_read_that_ran_out_of_time_goes_on(redis_url: str) -> None:
+    """A timed-out read ends early and the cursor carries on (every row arrives); a timed-out last read fails."""
+    from langmem_ext.store import SearchTimeoutError
+    from langmem_ext.store._resp import Pipe
+
+    def row(key: str) -> dict[bytes, Any]:
+        return {b"extra_attributes": {b"k": key.encode(), b"dv": b"1", K.numeric_field(("score",)).encode(): b"1"}}
+
+    warned = {b"results": [row("a")], b"warning": [b"Timeout limit was reached"]}
+    with RedisStore.from_conn_string(redis_url) as store:
+        store.put(("docs",), "a", {"score": 1})  # the store is set up: the generator's first request is the query
+        gen = store._numbers_gen(("docs",), [("score",)], (), None)
+        assert isinstance(next(gen), Pipe)
+        assert gen.send([[warned, 7]]).cmds[0][:2] == ("FT.CURSOR", "READ")
+        with pytest.raises(StopIteration) as done:
+            gen.send([[{b"results": [row("b")], b"warning": []}, 0]])
+        assert [r.key for r in done.value.value] == ["a", "b"]
+        gen = store._numbers_gen(("docs",), [("score",)], (), None)
+        next(gen)
+        with pytest.raises(SearchTimeoutError):
+            gen.send([[warned, 0]])
