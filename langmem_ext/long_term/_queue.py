@@ -33,6 +33,8 @@ class Job:
     attempts: int = 0
     driver: int | None = None
     """None: the worker thread runs it; else the id of the event loop whose pump runs it."""
+    orphaned: bool = False
+    """Handed to the worker thread by an event loop that closed: it runs as part of closing."""
 
 
 class JobQueue:
@@ -41,7 +43,7 @@ class JobQueue:
     def __init__(self, delay: float, max_retries: int, backoff: float) -> None:
         self.delay, self.max_retries, self.backoff = delay, max_retries, backoff
         self.pending: dict[tuple[Any, ...], Job] = {}
-        self.running: dict[tuple[Any, ...], int | None] = {}
+        self.running: dict[tuple[Any, ...], Job] = {}
         self.finished = 0
         """Reflections done so far (succeeded, or given up on)."""
 
@@ -60,18 +62,23 @@ class JobQueue:
         for key, job in sorted(self.pending.items(), key=lambda kv: kv[1].due):
             if job.due <= now and key not in self.running and job.driver == driver:
                 del self.pending[key]
-                self.running[key] = driver
+                self.running[key] = job
                 return job
         return None
 
-    def owned_by(self, driver: int) -> bool:
-        return any(j.driver == driver for j in self.pending.values()) or driver in self.running.values()
+    def owned_by(self, driver: int, store: BaseStore | None = None) -> bool:
+        return any(j.driver == driver for j in self.jobs(store))
+
+    def jobs(self, store: BaseStore | None = None) -> list[Job]:
+        """Pending and running jobs (of ``store``; None: all)."""
+        return [j for j in (*self.pending.values(), *self.running.values()) if store is None or j.store is store]
 
     def gives_up(self, job: Job, error: BaseException | None) -> bool:
         """Whether ``done(job, error)`` will drop the job (its last retry failed)."""
         return error is not None and job.attempts + 1 > self.max_retries
 
-    def done(self, job: Job, error: BaseException | None, kept: str = "") -> None:
+    def done(self, job: Job, error: BaseException | None, kept: str = "", *, closing: bool = False) -> None:
+        """``closing``: the store or the process is closing; a retry is logged in one line, without its traceback."""
         self.running.pop(job.key, None)
         if error is None:
             self.finished += 1
@@ -82,7 +89,12 @@ class JobQueue:
             logger.error("Background reflection for %s failed %d times; giving up on %d messages%s.",
                          job.key, job.attempts, len(job.messages), kept, exc_info=error)
             return
-        logger.warning("Background reflection for %s failed (attempt %d); retrying.", job.key, job.attempts, exc_info=error)
+        if closing:
+            logger.warning("Background reflection for %s failed (attempt %d: %s: %s); retrying.", job.key,
+                           job.attempts, type(error).__name__, error)
+        else:
+            logger.warning("Background reflection for %s failed (attempt %d); retrying.", job.key, job.attempts,
+                           exc_info=error)
         retry_at = time.monotonic() + self.backoff * 2 ** (job.attempts - 1)
         newer = self.pending.get(job.key)
         if newer is not None:  # a submit arrived meanwhile: keep the failed messages too
@@ -93,9 +105,20 @@ class JobQueue:
             job.due = retry_at
             self.pending[job.key] = job
 
-    def make_all_due(self) -> None:
+    def lose(self, job: Job, error: BaseException, number: int) -> None:
+        """Drop a running job whose store cannot be reached while closing: one WARNING line, no traceback."""
+        self.running.pop(job.key, None)
+        self.finished += 1
+        logger.warning(
+            "Background reflection for %s lost while closing (%d so far): the store cannot be reached (%s: %s); its %d "
+            "message(s) stay unreflected until the thread's next reflection.", job.key, number,
+            type(error).__name__, error, len(job.messages),
+        )
+
+    def make_all_due(self, store: BaseStore | None = None) -> None:
         for job in self.pending.values():
-            job.due = 0.0
+            if store is None or job.store is store:
+                job.due = 0.0
 
     def requeue(self, job: Job) -> None:
         """Put back a job whose run was interrupted (not failed): it runs again, in full."""
@@ -106,16 +129,32 @@ class JobQueue:
         else:
             self.pending[job.key] = job
 
-    def adopt(self, driver: int) -> int:
-        """Hand the pending jobs of event loop ``driver`` to the worker thread; returns how many."""
+    def adopt(self, driver: int, *, orphaned: bool = False) -> int:
+        """Hand the pending jobs of event loop ``driver`` to the worker thread; returns how many.
+
+        ``orphaned``: the loop is closing, so they run as part of closing (see ``Job.orphaned``)."""
         moved = [j for j in self.pending.values() if j.driver == driver]
         for job in moved:
             job.driver = None
+            job.orphaned = job.orphaned or orphaned
         return len(moved)
 
-    def size(self) -> int:
-        """Reflections pending or running."""
-        return len(self.pending) + len(self.running)
+    def adopt_store(self, store: BaseStore, *, keep: int | None = None) -> None:
+        """Hand the pending jobs of ``store`` to the worker thread, except event loop ``keep``'s."""
+        for job in self.pending.values():
+            if job.store is store and job.driver != keep:
+                job.driver = None
 
-    def idle(self) -> bool:
-        return not self.pending and not self.running
+    def take(self, store: BaseStore | None = None) -> list[Job]:
+        """Remove and return the pending (not running) jobs of ``store`` (None: all)."""
+        taken = [j for j in self.pending.values() if store is None or j.store is store]
+        for job in taken:
+            del self.pending[job.key]
+        return taken
+
+    def size(self, store: BaseStore | None = None) -> int:
+        """Reflections pending or running (of ``store``; None: all)."""
+        return len(self.jobs(store))
+
+    def idle(self, store: BaseStore | None = None) -> bool:
+        return not self.jobs(store)

@@ -57,6 +57,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.store.base import BaseStore
 
+from langmem_ext import _background
 from langmem_ext.long_term._io import Gen, Twin, run_async, run_sync
 from langmem_ext.long_term.dead_letters import (
     MAX_PER_NAMESPACE,
@@ -106,6 +107,13 @@ class ReflectionExecutor:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._closing = False
+        """close() or the exit hook runs: a store that cannot be reached is not retried."""
+        self._draining: dict[int, int] = {}
+        """Stores closing now (``langmem_ext._background``): id -> their jobs when the close began."""
+        self._down: dict[int, BaseException] = {}
+        """While closing: stores found unreachable (id -> the error); their other jobs are not tried."""
+        self._lost = 0
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         _watch(self)
@@ -147,19 +155,35 @@ class ReflectionExecutor:
                     self._cond.wait(None if due is None else max(0.0, due - time.monotonic()))
             run_sync(job.store, self._running(job))
 
+    def _ending(self, job: Job) -> bool:
+        """Whether the process (close, exit hook), the job's store or its event loop is closing."""
+        return self._closing or job.orphaned or id(job.store) in self._draining
+
     def _running(self, job: Job) -> Gen[None]:
-        """One job, whichever driver runs it: reflect; on the last failure, keep a dead letter."""
-        error: BaseException | None = None
-        try:
-            yield Twin(lambda: self.node.reflect(job.messages, config=job.config, store=job.store),
-                       lambda: self.node.areflect(job.messages, config=job.config, store=job.store))
-        except Exception as exc:  # logged and retried by the queue
-            error = exc
+        """One job, whichever driver runs it: reflect; on the last failure, keep a dead letter.
+
+        While closing, a store that cannot be reached is not retried (nor asked to keep a dead
+        letter): the job is lost with one WARNING line, and the store's other jobs with it.
+        """
+        error: BaseException | None = self._down.get(id(job.store)) if self._ending(job) else None
+        if error is None:
+            try:
+                yield Twin(lambda: self.node.reflect(job.messages, config=job.config, store=job.store),
+                           lambda: self.node.areflect(job.messages, config=job.config, store=job.store))
+            except Exception as exc:  # logged and retried by the queue
+                error = exc
+        if error is not None and self._ending(job) and _background.unreachable(error):
+            with self._cond:
+                self._down[id(job.store)] = error
+                self._lost += 1
+                self._queue.lose(job, error, self._lost)
+                self._cond.notify_all()
+            return
         kept = ""
         if error is not None and self._queue.gives_up(job, error):  # still "running": flush waits for this
             kept = yield from self._burying(job, error)
         with self._cond:
-            self._queue.done(job, error, kept)
+            self._queue.done(job, error, kept, closing=self._ending(job))
             self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> int:
@@ -175,10 +199,7 @@ class ReflectionExecutor:
             TimeoutError: Still running after ``timeout`` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            loop_id: int | None = id(asyncio.get_running_loop())
-        except RuntimeError:
-            loop_id = None
+        loop_id = _loop_id()
         with self._cond:
             if loop_id is not None and self._queue.owned_by(loop_id):
                 raise RuntimeError(
@@ -186,19 +207,30 @@ class ReflectionExecutor:
                     "(the graph was run with ainvoke); use `await executor.aflush()` instead."
                 )
             before = self._queue.finished
-            while not self._queue.idle():
-                self._queue.make_all_due()
-                if any(j.driver is None for j in self._queue.pending.values()):
-                    self._ensure_worker()
-                self._cond.notify_all()
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(
-                        f"{self._queue.size()} background reflection(s) still pending after the flush timeout "
-                        f"({timeout} s)."
-                    )
-                self._cond.wait(remaining if remaining is not None else 0.05)
+            if not self._wait_idle(None, deadline):
+                raise TimeoutError(
+                    f"{self._queue.size()} background reflection(s) still pending after the flush timeout "
+                    f"({timeout} s)."
+                )
             return self._queue.finished - before
+
+    def _wait_idle(self, store: BaseStore | None, deadline: float | None) -> bool:
+        """Run the pending jobs (of ``store``; None: all) now and wait until none is left or
+        ``deadline`` passes; returns whether none is left. Call with ``self._cond`` held."""
+        while not self._queue.idle(store):
+            self._start_due(store)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            self._cond.wait(0.05 if remaining is None else min(remaining, 0.05))
+        return True
+
+    def _start_due(self, store: BaseStore | None) -> None:
+        """Make the pending jobs (of ``store``) due now and wake their drivers (``self._cond`` held)."""
+        self._queue.make_all_due(store)
+        if any(j.driver is None for j in self._queue.pending.values()):
+            self._ensure_worker()
+        self._cond.notify_all()
 
     def pending(self) -> int:
         """How many reflections are pending or running."""
@@ -216,14 +248,17 @@ class ReflectionExecutor:
             How many reflections finished while closing.
         """
         timeout = self.exit_timeout if timeout is None else timeout
+        with self._cond:
+            before = self._queue.finished
         count = self._start_closing()
         try:
-            done = self.flush(timeout=timeout)
+            self.flush(timeout=timeout)
         except TimeoutError:
-            done = self._abandon()
+            self._abandon(None, when="the process exited")
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+            done = self._queue.finished - before
         if count:
             logger.info("Background reflection: %d of %d pending reflection(s) done before closing.", done, count)
         return done
@@ -231,32 +266,37 @@ class ReflectionExecutor:
     def _start_closing(self, *, announce: bool = True) -> int:
         """Move event loops' jobs to the worker thread and start everything now; returns how many."""
         with self._cond:
+            self._closing = True
             adopted = sum(self._queue.adopt(loop_id) for loop_id in list(self._tasks))
             count = self._queue.size()
             if self._queue.pending:
-                self._queue.make_all_due()
-                self._ensure_worker()
-                self._cond.notify_all()
+                self._start_due(None)
         if count and announce:
             logger.info("Running %d pending background reflection(s) before closing%s.", count,
                         f" ({adopted} from closed event loops)" if adopted else "")
         return count
 
-    def _abandon(self) -> int:
-        """Keep what is still pending (not running) as dead letters; returns how many finished."""
+    def _abandon(self, store: BaseStore | None, *, when: str) -> int:
+        """Keep what is still pending (not running) of ``store`` (None: all) as dead letters;
+        returns how many reflections are left undone (kept, and abandoned while running)."""
         with self._cond:
-            left = list(self._queue.pending.values())
-            self._queue.pending.clear()
-            running = len(self._queue.running)
-            finished = self._queue.finished
+            left = self._queue.take(store)
+            running = [j for j in self._queue.running.values() if store is None or j.store is store]
+            down = {id(j): self._down[id(j.store)] for j in left if id(j.store) in self._down}
         logger.warning(
-            "Background reflection: %d reflection(s) not run within exit_timeout=%s s are kept as dead letters "
-            "(retry_dead_letters() runs them); %d still running are abandoned (their messages stay unreflected).",
-            len(left), self.exit_timeout, running,
+            "Background reflection: %d reflection(s) not run within exit_timeout=%s s before %s are kept as dead "
+            "letters (retry_dead_letters() runs them); %d still running are abandoned (their messages stay "
+            "unreflected).", len(left) - len(down), self.exit_timeout, when, len(running),
         )
         for job in left:
-            self._bury(job, TimeoutError("not run before the process exited (exit_timeout)"))
-        return finished
+            error = down.get(id(job))
+            if error is None:
+                self._bury(job, TimeoutError(f"not run before {when} (exit_timeout)"))
+                continue
+            with self._cond:  # its store cannot be reached: a dead letter could not be written either
+                self._lost += 1
+                self._queue.lose(job, error, self._lost)
+        return len(left) + len(running)
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Deprecated: :meth:`close` (``wait=False`` stops without running what is pending)."""
@@ -290,7 +330,7 @@ class ReflectionExecutor:
             await self._apump_jobs(wake, loop_id)
         except asyncio.CancelledError:  # the event loop is closing (asyncio.run returned): hand over, lose nothing
             with self._cond:
-                moved = self._queue.adopt(loop_id)
+                moved = self._queue.adopt(loop_id, orphaned=True)
                 if moved:
                     self._queue.make_all_due()
                     self._ensure_worker()
@@ -324,25 +364,95 @@ class ReflectionExecutor:
 
     async def aflush(self) -> int:
         """Async :meth:`flush`: waits for every pending reflection, whichever driver runs it."""
-        loop_id = id(asyncio.get_running_loop())
         with self._cond:
             before = self._queue.finished
+        await self._await_idle(None, None)
+        with self._cond:
+            return self._queue.finished - before
+
+    async def _await_idle(self, store: BaseStore | None, deadline: float | None) -> bool:
+        """Async :meth:`_wait_idle`: this event loop's jobs run here, the others where they belong."""
+        loop = asyncio.get_running_loop()
+        loop_id = id(loop)
         while True:
             with self._cond:
-                if self._queue.idle():
-                    return self._queue.finished - before
-                self._queue.make_all_due()
-                self._cond.notify_all()  # the worker thread runs its own jobs now
-                mine = self._queue.owned_by(loop_id)
+                if self._queue.idle(store):
+                    return True
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                self._start_due(store)  # the worker thread runs its own jobs now
+                mine = self._queue.owned_by(loop_id, store)
             if not mine:
                 await asyncio.sleep(0.01)
                 continue
             wake = self._wake.setdefault(loop_id, asyncio.Event())
             task = self._tasks.get(loop_id)
             if task is None or task.done():
-                task = self._tasks[loop_id] = asyncio.get_running_loop().create_task(self._apump(wake, loop_id))
+                task = self._tasks[loop_id] = loop.create_task(self._apump(wake, loop_id))
             wake.set()
             await asyncio.wait({task}, timeout=0.05)
+
+    # ---- draining before a store closes (langmem_ext._background) ---------------------------
+
+    name = "background reflection"
+
+    @property
+    def drain_timeout(self) -> float:
+        """A closing store waits up to ``exit_timeout`` seconds for its reflections."""
+        return self.exit_timeout
+
+    def start_draining(self, store: BaseStore) -> int:
+        """Start the pending reflections that use ``store`` now (its close is about to wait for them).
+
+        Jobs of other event loops move to the worker thread; the running loop's stay on it.
+
+        Returns:
+            How many reflections of ``store`` are pending or running.
+        """
+        loop_id = _loop_id()
+        with self._cond:
+            count = self._queue.size(store)
+            if not count:
+                return 0
+            self._draining[id(store)] = count
+            self._queue.adopt_store(store, keep=loop_id)
+            self._start_due(store)
+        wake = self._wake.get(loop_id) if loop_id is not None else None
+        if wake is not None:
+            wake.set()
+        return count
+
+    def finish_draining(self, store: BaseStore, deadline: float) -> int:
+        """Wait (blocking) for ``store``'s reflections until ``deadline``; keep the rest as dead letters.
+
+        Returns:
+            How many finished (succeeded, or kept as dead letters after failing every retry).
+        """
+        try:
+            with self._cond:
+                count = self._draining.get(id(store), 0)
+                self._queue.adopt_store(store)  # this thread blocks now: the worker thread runs them all
+                if self._wait_idle(store, deadline):
+                    return count
+            return count - self._abandon(store, when="the store closed")
+        finally:
+            self._drained(store)
+
+    async def afinish_draining(self, store: BaseStore, deadline: float) -> int:
+        """Async :meth:`finish_draining`: the closing event loop runs its own jobs meanwhile."""
+        try:
+            with self._cond:
+                count = self._draining.get(id(store), 0)
+            if await self._await_idle(store, deadline):
+                return count
+            return count - self._abandon(store, when="the store closed")
+        finally:
+            self._drained(store)
+
+    def _drained(self, store: BaseStore) -> None:
+        with self._cond:
+            self._draining.pop(id(store), None)
+            self._down.pop(id(store), None)
 
     # ---- dead letters -------------------------------------------------------------------
 
@@ -427,6 +537,14 @@ class ReflectionExecutor:
         """Async :meth:`retry_dead_letters`."""
         return await run_async(store, self._retrying(store, config))
 
+def _loop_id() -> int | None:
+    """The id of the running event loop, None outside one."""
+    try:
+        return id(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+
+
 _LIVE: weakref.WeakSet[ReflectionExecutor] = weakref.WeakSet()
 _HOOKED = False
 _HOOK_LOCK = threading.Lock()
@@ -441,6 +559,7 @@ def _watch(executor: ReflectionExecutor) -> None:
     ``atexit`` where that hook does not exist.
     """
     global _HOOKED
+    _background.register(executor)  # a closing store drains it first
     with _HOOK_LOCK:
         _LIVE.add(executor)
         if not _HOOKED:

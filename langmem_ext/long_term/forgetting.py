@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from langgraph.store.base import BaseStore, ListNamespacesOp, MatchCondition, PutOp, SearchOp
 
+from langmem_ext import _background
 from langmem_ext.long_term._io import Batch, Call, Gen, run_async, run_sync
 from langmem_ext.long_term.operations import Changes, record_change
 from langmem_ext.long_term.schemas import MemoryBase, from_value, utcnow
@@ -110,10 +111,15 @@ class StatsBuffer:
 
     Each memory recalled k times within an interval costs one write (count + k,
     reinforced k times) instead of k; a daemon thread does the writing (through
-    the store's sync API), so recall never waits for it. :meth:`flush` writes now.
-    Statistics not yet written are lost if the process dies: they are usage
-    hints, not data.
+    the store's sync API), so recall never waits for it. :meth:`flush` writes now,
+    and a store of ours writes what is pending for it before it closes
+    (:mod:`langmem_ext._background`). Statistics not yet written are lost if the
+    process dies: they are usage hints, not data.
     """
+
+    name = "recall statistics"
+    drain_timeout = 0.0
+    """A closing store writes the pending statistics in one batch; nothing to wait for besides."""
 
     def __init__(self, *, interval: float, half_life: timedelta) -> None:
         if interval < 0:
@@ -122,6 +128,7 @@ class StatsBuffer:
         self._lock = threading.Lock()
         self._pending: dict[tuple[int, tuple[str, ...], str], list[Any]] = {}
         self._timer: threading.Timer | None = None
+        _background.register(self)
 
     def add(self, store: BaseStore, stats_namespace: tuple[str, ...], memories: Sequence[MemoryBase], now: datetime) -> None:
         """Record one recall of each memory."""
@@ -138,16 +145,19 @@ class StatsBuffer:
                 self._timer.daemon = True
                 self._timer.start()
 
-    def _take(self) -> dict[int, tuple[BaseStore, list[PutOp]]]:
+    def _take(self, store: BaseStore | None = None) -> dict[int, tuple[BaseStore, list[PutOp]]]:
+        """Remove the pending statistics (of ``store``; None: all) as one list of writes per store."""
         with self._lock:
-            pending, self._pending = self._pending, {}
-            if self._timer is not None:
+            taken = {k: v for k, v in self._pending.items() if store is None or v[0] is store}
+            for key in taken:
+                del self._pending[key]
+            if not self._pending and self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
         out: dict[int, tuple[BaseStore, list[PutOp]]] = {}
-        for (store_id, ns, _), (store, memory, hits, when) in pending.items():
+        for (store_id, ns, _), (owner, memory, hits, when) in taken.items():
             ops = stats_ops(ns, [memory], when, half_life=self.half_life, hits=[hits])
-            out.setdefault(store_id, (store, []))[1].extend(ops)
+            out.setdefault(store_id, (owner, []))[1].extend(ops)
         return out
 
     def flush(self) -> None:
@@ -156,10 +166,53 @@ class StatsBuffer:
             store.batch(ops)
 
     def _flush_quietly(self) -> None:
+        with self._lock:
+            self._timer = None
         try:
             self.flush()
-        except Exception:
-            logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=True)
+        except Exception as exc:
+            _log_failure(exc)
+
+    # ---- draining before a store closes (langmem_ext._background) ---------------------------
+
+    def start_draining(self, store: BaseStore) -> int:
+        """How many statistics are pending for ``store`` (written by :meth:`finish_draining`)."""
+        with self._lock:
+            return sum(1 for entry in self._pending.values() if entry[0] is store)
+
+    def finish_draining(self, store: BaseStore, deadline: float) -> int:
+        """Write ``store``'s pending statistics now; returns how many were written."""
+        written = 0
+        for owner, ops in self._take(store).values():
+            try:
+                owner.batch(ops)
+            except Exception as exc:
+                _log_failure(exc)
+                continue
+            written += len(ops)
+        return written
+
+    async def afinish_draining(self, store: BaseStore, deadline: float) -> int:
+        """Async :meth:`finish_draining`."""
+        written = 0
+        for owner, ops in self._take(store).values():
+            try:
+                await owner.abatch(ops)
+            except Exception as exc:
+                _log_failure(exc)
+                continue
+            written += len(ops)
+        return written
+
+
+def _log_failure(exc: Exception) -> None:
+    """One WARNING line when the store cannot be reached (a usage hint is lost, nothing else);
+    the traceback too for anything else (a bug)."""
+    if _background.unreachable(exc):
+        logger.warning("Recording recall statistics failed (the store cannot be reached: %s: %s); recall itself "
+                       "succeeded.", type(exc).__name__, exc)
+    else:
+        logger.warning("Recording recall statistics failed; recall itself succeeded.", exc_info=exc)
 
 
 @dataclass

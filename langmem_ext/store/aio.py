@@ -22,6 +22,7 @@ import redis.asyncio as aredis
 from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
 from redis.exceptions import NoScriptError, ResponseError
 
+from langmem_ext._background import adrain
 from langmem_ext._wire import asend_raw
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, acheck_server, aconnect
 from langmem_ext.limits import Limits
@@ -103,7 +104,8 @@ class AsyncRedisStore(RedisStore):
         retries: int = DEFAULT_RETRIES,
         **deprecated: Any,
     ) -> AsyncIterator[AsyncRedisStore]:
-        """A set-up store on a new asyncio connection to ``url``, closed on exit."""
+        """A set-up store on a new asyncio connection to ``url``, closed on exit (after the
+        background work that uses it, as :meth:`RedisStore.from_conn_string`)."""
         client = aconnect(url, connect_timeout=connect_timeout, retries=retries)
         store = cls(client, index=index, ttl=ttl, key_prefix=key_prefix, limits=limits, query_timeout=query_timeout,
                     **deprecated)
@@ -111,9 +113,12 @@ class AsyncRedisStore(RedisStore):
             await store.asetup()
             yield store
         finally:
-            if store._sync is not None:
-                store._sync.close()
-            await client.aclose()
+            try:
+                await adrain(store)
+            finally:
+                if store._sync is not None:
+                    store._sync.close()
+                await client.aclose()
 
     def _sync_client(self) -> redis.Redis:
         if self._sync is None:

@@ -19,6 +19,7 @@ import redis
 from langgraph.store.base import NOT_PROVIDED, Item, NotProvided, Op, Result, SearchItem, TTLConfig, _ensure_ttl
 from redis.exceptions import NoScriptError, ResponseError
 
+from langmem_ext._background import drain
 from langmem_ext._wire import send_raw
 from langmem_ext.connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, check_server, connect
 from langmem_ext.limits import Limits
@@ -128,16 +129,24 @@ class RedisStore(BaseRedisStore):
     ) -> Iterator[RedisStore]:
         """A set-up store on a new connection to ``url``, closed on exit.
 
+        Before the connection closes, the background work that uses the store (pending
+        background reflections, recall statistics) runs and is waited for, bounded by
+        the reflection's ``exit_timeout`` (see :mod:`langmem_ext._background`).
         ``connect_timeout`` (seconds) and ``retries`` as ``RedisSaver.from_conn_string``'s.
         """
         client = connect(url, connect_timeout=connect_timeout, retries=retries)
+        store = None
         try:
             store = cls(client, index=index, ttl=ttl, key_prefix=key_prefix, limits=limits, query_timeout=query_timeout,
                         **deprecated)
             store.setup()
             yield store
         finally:
-            client.close()
+            try:
+                if store is not None:
+                    drain(store)
+            finally:
+                client.close()
 
     # -- driver
     def _answer(self, req: Any) -> Any:

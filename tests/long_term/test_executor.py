@@ -141,6 +141,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langmem_ext import RecallNode, ReflectionNode, TrimNode, model_input
+from langmem_ext.connection import aconnect, connect
 from langmem_ext.long_term.testing import HASH_DIMS, hash_embed
 from langmem_ext.store import AsyncRedisStore, RedisStore
 
@@ -161,13 +162,15 @@ builder.add_edge("model", "reflect")
 turn = {"messages": [HumanMessage("I am allergic to peanuts and I live in Oslo.")]}
 config = {"configurable": {"user_id": user, "thread_id": "1"}}
 
+# The store is never closed (a closing store of ours would drain the reflection itself;
+# tests/test_background.py covers that): the exit hook is what runs it.
 if mode == "sync":
-    with RedisStore.from_conn_string(url, index=INDEX) as store:
-        builder.compile(store=store, checkpointer=InMemorySaver()).invoke(turn, config)
+    store = RedisStore(connect(url), index=INDEX)
+    builder.compile(store=store, checkpointer=InMemorySaver()).invoke(turn, config)
 else:
     async def main():
-        async with AsyncRedisStore.from_conn_string(url, index=INDEX) as store:
-            await builder.compile(store=store, checkpointer=InMemorySaver()).ainvoke(turn, config)
+        store = AsyncRedisStore(aconnect(url), index=INDEX)
+        await builder.compile(store=store, checkpointer=InMemorySaver()).ainvoke(turn, config)
     asyncio.run(main())
 print("turn done; exiting without flush()")
 '''
