@@ -363,7 +363,8 @@ def _under(prefix: tuple[str, ...], namespaces: Sequence[tuple[str, ...]]) -> li
     return [tuple(ns) for ns in namespaces if tuple(ns[: len(prefix)]) == prefix]
 
 
-def _forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> Gen[int]:
+def forget_user_gen(store: BaseStore, namespace_prefix: Sequence[str]) -> Gen[int]:
+    """:func:`forget_user` as an operation (:mod:`~langmem_ext.long_term._io`), for other operations to ``yield from``."""
     prefix = _prefix(namespace_prefix)
     if callable(getattr(store, "delete_namespace_prefix", None)):
         return int((yield Call("delete_namespace_prefix", (prefix,))))
@@ -388,9 +389,9 @@ def forget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
     deletes their items in batches. Labels match exactly: a user id of ``"*"``
     erases only that user, never the others (``"*"`` is not a wildcard here).
     """
-    return run_sync(store, _forget_user(store, namespace_prefix))
+    return run_sync(store, forget_user_gen(store, namespace_prefix))
 
 
 async def aforget_user(store: BaseStore, namespace_prefix: Sequence[str]) -> int:
     """Async :func:`forget_user`."""
-    return await run_async(store, _forget_user(store, namespace_prefix))
+    return await run_async(store, forget_user_gen(store, namespace_prefix))

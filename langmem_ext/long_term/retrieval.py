@@ -382,10 +382,12 @@ def _plan(store: BaseStore, namespace_prefix: tuple[str, ...], query: str, *, mo
     return names, ops
 
 
-def _recall(store: BaseStore, namespace_prefix: tuple[str, ...], query: str, *, limit: int, mode: RecallMode,
-            filter: dict[str, Any] | None, depth: int, vector_weight: float, neighbor_weight: float | None,
-            neighbor_window: timedelta, time_weight: float,
-            session_weight: float | None = None) -> Gen[list[SearchItem]]:
+def recall_gen(store: BaseStore, namespace_prefix: tuple[str, ...], query: str, *, limit: int = 10,
+               mode: RecallMode = "hybrid", filter: dict[str, Any] | None = None, depth: int = 100,
+               vector_weight: float = 0.5, neighbor_weight: float | None = None,
+               neighbor_window: timedelta = timedelta(minutes=2), time_weight: float = 0.5,
+               session_weight: float | None = None) -> Gen[list[SearchItem]]:
+    """:func:`recall` as an operation (:mod:`~langmem_ext.long_term._io`), for other operations to ``yield from``."""
     names, ops = _plan(store, namespace_prefix, query, mode=mode, limit=limit, depth=depth, filter=filter)
     results = yield Batch(ops, dict(enumerate(names)))
     return fuse_results(query, dict(zip(names, results)), mode=mode, vector_weight=vector_weight,
@@ -433,7 +435,7 @@ def recall(
     Raises:
         ValueError: Bad option values, or ``"text"`` on a store without BM25.
     """
-    return run_sync(store, _recall(store, namespace_prefix, query, limit=limit, mode=mode, filter=filter, depth=depth,
+    return run_sync(store, recall_gen(store, namespace_prefix, query, limit=limit, mode=mode, filter=filter, depth=depth,
                                    vector_weight=vector_weight, neighbor_weight=neighbor_weight,
                                    neighbor_window=neighbor_window, time_weight=time_weight, session_weight=session_weight))
 
@@ -454,6 +456,6 @@ async def arecall(
     session_weight: float | None = None,
 ) -> list[SearchItem]:
     """Async :func:`recall`."""
-    return await run_async(store, _recall(store, namespace_prefix, query, limit=limit, mode=mode, filter=filter,
+    return await run_async(store, recall_gen(store, namespace_prefix, query, limit=limit, mode=mode, filter=filter,
                                           depth=depth, vector_weight=vector_weight, neighbor_weight=neighbor_weight,
                                           neighbor_window=neighbor_window, time_weight=time_weight, session_weight=session_weight))

@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.store.base import GetOp, SearchOp
 
 from langmem_ext.limits import Limits
-from langmem_ext.long_term.forgetting import overlay_stats
+from langmem_ext.long_term.forgetting import forget_user_gen, overlay_stats
 from langmem_ext.long_term.operations import Changes, plan_changes, record_change
 from langmem_ext.long_term.procedural import render_rules
 from langmem_ext.long_term.ranking import Candidate, RankWeights, score_parts
@@ -24,19 +24,10 @@ from langmem_ext.long_term.recall import RecallNode
 from langmem_ext.long_term.reflection import ReflectionNode
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, memory_text, utcnow
 from langmem_ext.long_term.tools import is_near_duplicate
-from langmem_ext.long_term.writer import check_memory_size
+from langmem_ext.long_term.retrieval import recall_gen
+from langmem_ext.long_term.writer import changes_gen, check_memory_size
 from langmem_ext.service import _scope as S
-from langmem_ext.service._drive import (
-    Apply,
-    Batch,
-    FlushStats,
-    Forget,
-    Op_,
-    Recall,
-    RecallBlock,
-    Reflect,
-    Verify,
-)
+from langmem_ext.service._drive import Batch, Op_, Twin, optional_call
 from langmem_ext.service._overview import OverviewOps
 from langmem_ext.service._records import is_memory_label, parse_import, record_of
 from langmem_ext.service.errors import InvalidRequestError, LimitError, MemoryNotFoundError
@@ -213,7 +204,8 @@ class ServiceCore(OverviewOps):
         node = self.recall_node
         prefix = self.scope.kind_ns(user_id, kinds[0]) if len(kinds) == 1 else self.scope.user_ns(user_id)
         depth = min(max(3 * limit, 24), 200)
-        items = yield Recall(prefix, query, mode=node.mode, limit=depth, depth=depth, vector_weight=node.vector_weight)
+        items = yield from recall_gen(self.store, prefix, query, mode=node.mode, limit=depth, depth=depth,
+                                     vector_weight=node.vector_weight)
         wanted = {self.scope.kind_ns(user_id, k) for k in kinds}
         scores: dict[str, float | None] = {}
         memories: list[MemoryBase] = []
@@ -250,7 +242,7 @@ class ServiceCore(OverviewOps):
             raise InvalidRequestError("Pass either query (a question) or messages (the conversation so far), not both.")
         msgs = [HumanMessage(S.check_query(query, self.limits))] if query is not None else S.to_messages(messages or [], limits=self.limits)
         node = self._recall_variant(max_tokens)
-        result = yield RecallBlock(node, msgs, self.scope.config(user_id))
+        result = yield from node._recall(msgs, self.scope.config(user_id), self.store)
         now = utcnow()
         return RecallContext(text=result.text, memories=[self._view(m, user_id, now) for m in result.memories],
                              rules=[self._view(r, user_id, now) for r in result.rules], queries=result.queries)
@@ -315,7 +307,7 @@ class ServiceCore(OverviewOps):
                 (other,) = yield from self._with_stats(user_id, [other])
                 return WriteResult(memory=self._view(other, user_id, now), changed=False,
                                    note=f"Already known as memory {other.id}; nothing was written.")
-        yield Apply(Changes(inserts=[(ns, memory)]), self.limits)
+        yield from changes_gen(self.store, Changes(inserts=[(ns, memory)]), limits=self.limits)
         return WriteResult(memory=self._view(memory, user_id, now), changed=True)
 
     def update_op(self, user_id: str, memory_id: str, *, content: str | None, fields: Mapping[str, Any] | None,
@@ -347,7 +339,7 @@ class ServiceCore(OverviewOps):
         return (yield from self._mutated(user_id, memory_id, Changes(updates=[(ns, memory_id, mutate)]), note))
 
     def _mutated(self, user_id: str, memory_id: str, changes: Changes, unchanged: str) -> Op_:
-        applied = yield Apply(changes, self.limits)
+        applied = yield from changes_gen(self.store, changes, limits=self.limits)
         ns, memory = yield from self._find(user_id, memory_id)  # also: NotFound if deleted meanwhile
         changed = memory_id in applied.updated
         return WriteResult(memory=self._view(memory, user_id, utcnow(), with_history=True), changed=changed,
@@ -356,15 +348,17 @@ class ServiceCore(OverviewOps):
     def delete_op(self, user_id: str, memory_id: str) -> Op_:
         user_id, memory_id = S.check_user(user_id), S.check_id(memory_id)
         ns, memory = yield from self._find(user_id, memory_id)
-        yield Apply(Changes(deletes=[(ns, memory_id), (self.scope.stats_ns(user_id), memory_id)]), self.limits)
+        yield from changes_gen(self.store, Changes(deletes=[(ns, memory_id), (self.scope.stats_ns(user_id), memory_id)]),
+                              limits=self.limits)
         return self._view(memory, user_id, utcnow())
 
     def forget_user_op(self, user_id: str) -> Op_:
         user_id = S.check_user(user_id)
         prefix = self.scope.user_ns(user_id)
-        yield FlushStats(self.recall_node)  # pending statistics must not recreate records afterwards
-        deleted = yield Forget(prefix)
-        left = yield Verify(prefix)
+        node = self.recall_node
+        yield Twin(node.flush, node.aflush)  # pending statistics must not recreate records afterwards
+        deleted = yield from forget_user_gen(self.store, prefix)
+        left = yield from optional_call(self.store, "scan_namespace_prefix", prefix)
         how = "SCAN"
         if left is None:
             found = (yield from self._read_all([prefix]))[prefix]
@@ -384,7 +378,8 @@ class ServiceCore(OverviewOps):
         if thread_id is not None:
             thread_id = S.check_id(thread_id)
         msgs = S.to_messages(messages, limits=self.limits)
-        result = yield Reflect(self.reflection_node, msgs, self.scope.config(user_id, thread_id or "external"))
+        result = yield from self.reflection_node._reflect(msgs, self.scope.config(user_id, thread_id or "external"), self.store,
+                                                   False)
         now = utcnow()
         applied = result.applied
         return ReflectOutcome(

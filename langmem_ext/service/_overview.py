@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition
+from langgraph.store.base import BaseStore, GetOp, ListNamespacesOp, MatchCondition
 
 from langmem_ext.long_term.forgetting import overlay_stats
 from langmem_ext.long_term.schemas import MemoryBase, memory_kinds, utcnow
 from langmem_ext.service import _scope as S
-from langmem_ext.service._drive import Batch, Count, Numbers, Op_
+from langmem_ext.service._drive import Batch, Op_, optional_call
 from langmem_ext.service._records import is_memory_label
 from langmem_ext.service._stats import (
     MEMORY_NUMBERS,
@@ -41,6 +41,8 @@ __all__ = ["OverviewOps"]
 class OverviewOps:
     """``list_users_op``, ``user_summary_op`` and ``stats_op`` (mixed into ``ServiceCore``)."""
 
+    store: BaseStore
+    """Set by the service (the operations yield from long-term memory's operations, which take it)."""
     scope: S.Scope
     forget_threshold: float
 
@@ -58,7 +60,7 @@ class OverviewOps:
     def list_users_op(self, *, limit: int, offset: int) -> Op_:
         S.check_count(limit, "limit", maximum=10_000)
         S.check_count(offset, "offset", minimum=0, maximum=10**7)
-        counts = yield Count(self.scope.root, depth=len(self.scope.root) + 2)
+        counts = yield from optional_call(self.store, "count_namespaces", self.scope.root, depth=len(self.scope.root) + 2)
         if counts is None:
             counts = yield from self._count_generic()
         users = self._summaries(counts)
@@ -67,7 +69,8 @@ class OverviewOps:
 
     def user_summary_op(self, user_id: str) -> Op_:
         user_id = S.check_user(user_id)
-        counts = yield Count(self.scope.user_ns(user_id), depth=len(self.scope.root) + 2)
+        counts = yield from optional_call(self.store, "count_namespaces", self.scope.user_ns(user_id),
+                                          depth=len(self.scope.root) + 2)
         if counts is None:
             counts = yield from self._count_generic(self.scope.user_ns(user_id))
         return self._summaries(counts).get(user_id) or UserSummary(
@@ -119,12 +122,14 @@ class OverviewOps:
         found: list[tuple[str, bool, list[Any]]] = []
         for kind in kinds:
             for active in (True, False):
-                got = yield Numbers(self.scope.kind_ns(user_id, kind), MEMORY_NUMBERS, MEMORY_TIMES,
-                                    {"status": "active"} if active else {"status": {"$ne": "active"}})
+                got = yield from optional_call(self.store, "numbers", self.scope.kind_ns(user_id, kind), MEMORY_NUMBERS,
+                                              times=MEMORY_TIMES,
+                                              filter={"status": "active"} if active else {"status": {"$ne": "active"}})
                 if got is None:
                     return (yield from self._stats_read_all(user_id, top=top, now=now))
                 found.append((kind, active, got))
-        sidecars = yield Numbers(self.scope.stats_ns(user_id), STATS_NUMBERS, STATS_TIMES)
+        sidecars = yield from optional_call(self.store, "numbers", self.scope.stats_ns(user_id), STATS_NUMBERS,
+                                            times=STATS_TIMES)
         overlays = {r.key: overlay_of(r) for r in sidecars if r.complete}
         stale = [r.key for r in sidecars if not r.complete]  # written before numbers were stored: read them
         if stale:
