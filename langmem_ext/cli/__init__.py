@@ -16,9 +16,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-# The CLI embeds one short text at a time (queries, new memories); on a busy 2-core
-# machine a multi-threaded BLAS makes that ~5x slower than one thread (measured:
-# 0.23 s vs 0.045 s per MiniLM query). Set before NumPy loads; the user's value wins.
+# The CLI embeds one short text at a time (queries, new memories); on a busy small
+# machine a multi-threaded BLAS makes that several times slower than one thread
+# (docs/cli.md, "Threads"). Set before NumPy loads; the user's value wins.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
