@@ -1,11 +1,13 @@
 """The driver-independent part of :class:`~langmem_ext.long_term.executor.ReflectionExecutor`:
-pending reflections per thread, debounced, merged, retried with back-off.
+pending reflections per thread, debounced, merged, retried with back-off, each run by
+the worker thread or by an event loop (:func:`_loop_id`: the running one's id).
 
 Not thread-safe by itself: the executor holds its condition lock around every call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -158,3 +160,12 @@ class JobQueue:
 
     def idle(self, store: BaseStore | None = None) -> bool:
         return not self.jobs(store)
+
+
+def _loop_id() -> int | None:
+    """The id of the running event loop, None outside one."""
+    try:
+        return id(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+

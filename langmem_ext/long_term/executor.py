@@ -24,6 +24,11 @@ a reflection never runs against ``None``).
   closes (``asyncio.run`` returning) its pending reflections move to the worker
   thread, which the exit hook then waits for. :meth:`close` does the same on demand.
 
+This module holds the executor and its two drivers; its dead letters are written in
+:mod:`~langmem_ext.long_term._executor_letters`, its draining before a store closes and
+the exit hook in :mod:`~langmem_ext.long_term._executor_closing`, and its queue in
+:mod:`~langmem_ext.long_term._queue`.
+
 Example:
     >>> from langchain_core.messages import HumanMessage
     >>> from langgraph.store.memory import InMemoryStore
@@ -44,11 +49,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -59,25 +62,21 @@ from langgraph.store.base import BaseStore
 
 from langmem_ext import _background
 from langmem_ext.long_term._io import Gen, Twin, run_async, run_sync
-from langmem_ext.long_term.dead_letters import (
-    MAX_PER_NAMESPACE,
-    DeadLetter,
-    dead_letter,
-    dead_letter_namespace,
-    listing_dead_letters,
-    retrying_dead_letters,
-    saving_dead_letter,
-)
+from langmem_ext.long_term.dead_letters import MAX_PER_NAMESPACE, DeadLetter
 from langmem_ext._options import check_non_negative, warn_deprecated
 from langmem_ext.long_term.namespaces import resolve_namespace
-from langmem_ext.long_term._queue import Job, JobQueue
+from langmem_ext.long_term._queue import Job, JobQueue, _loop_id
+# Two parts of the executor live in their own modules: its dead letters, and how it
+# finishes its work before a store closes or the process exits.
+from langmem_ext.long_term._executor_closing import StoreDraining, _watch
+from langmem_ext.long_term._executor_letters import DeadLetterKeeping
 
 __all__ = ["ReflectionExecutor"]
 
 logger = logging.getLogger(__name__)
 
 
-class ReflectionExecutor:
+class ReflectionExecutor(DeadLetterKeeping, StoreDraining):
     """Run a :class:`~langmem_ext.long_term.reflection.ReflectionNode` in the background.
 
     Args:
@@ -391,194 +390,3 @@ class ReflectionExecutor:
                 task = self._tasks[loop_id] = loop.create_task(self._apump(wake, loop_id))
             wake.set()
             await asyncio.wait({task}, timeout=0.05)
-
-    # ---- draining before a store closes (langmem_ext._background) ---------------------------
-
-    name = "background reflection"
-
-    @property
-    def drain_timeout(self) -> float:
-        """A closing store waits up to ``exit_timeout`` seconds for its reflections."""
-        return self.exit_timeout
-
-    def start_draining(self, store: BaseStore) -> int:
-        """Start the pending reflections that use ``store`` now (its close is about to wait for them).
-
-        Jobs of other event loops move to the worker thread; the running loop's stay on it.
-
-        Returns:
-            How many reflections of ``store`` are pending or running.
-        """
-        loop_id = _loop_id()
-        with self._cond:
-            count = self._queue.size(store)
-            if not count:
-                return 0
-            self._draining[id(store)] = count
-            self._queue.adopt_store(store, keep=loop_id)
-            self._start_due(store)
-        wake = self._wake.get(loop_id) if loop_id is not None else None
-        if wake is not None:
-            wake.set()
-        return count
-
-    def finish_draining(self, store: BaseStore, deadline: float) -> int:
-        """Wait (blocking) for ``store``'s reflections until ``deadline``; keep the rest as dead letters.
-
-        Returns:
-            How many finished (succeeded, or kept as dead letters after failing every retry).
-        """
-        try:
-            with self._cond:
-                count = self._draining.get(id(store), 0)
-                self._queue.adopt_store(store)  # this thread blocks now: the worker thread runs them all
-                if self._wait_idle(store, deadline):
-                    return count
-            return count - self._abandon(store, when="the store closed")
-        finally:
-            self._drained(store)
-
-    async def afinish_draining(self, store: BaseStore, deadline: float) -> int:
-        """Async :meth:`finish_draining`: the closing event loop runs its own jobs meanwhile."""
-        try:
-            with self._cond:
-                count = self._draining.get(id(store), 0)
-            if await self._await_idle(store, deadline):
-                return count
-            return count - self._abandon(store, when="the store closed")
-        finally:
-            self._drained(store)
-
-    def _drained(self, store: BaseStore) -> None:
-        with self._cond:
-            self._draining.pop(id(store), None)
-            self._down.pop(id(store), None)
-
-    # ---- dead letters -------------------------------------------------------------------
-
-    def _letter(self, job: Job, error: BaseException) -> tuple[tuple[str, ...], DeadLetter]:
-        return dead_letter_namespace(self.node, job.config), dead_letter(
-            job.messages, config=job.config, error=error, attempts=job.attempts + 1)
-
-    def _kept(self, job: Job, ns: tuple[str, ...], letter: DeadLetter, exc: Exception | None) -> str:
-        if exc is None:
-            return f" (kept as dead letter {'/'.join(ns)}/{letter.thread_id}; retry_dead_letters() retries it)"
-        with self._cond:
-            self._unsaved.append((job.store, ns, letter))
-        return (f" (the dead letter could not be written either: {type(exc).__name__}: {exc}; "
-                "kept in this process until retry_dead_letters())")
-
-    def _burying(self, job: Job, error: BaseException) -> Gen[str]:
-        if not self.keep_dead_letters:
-            return ""
-        ns, letter = self._letter(job, error)
-        try:
-            yield from saving_dead_letter(ns, letter)
-        except Exception as exc:
-            return self._kept(job, ns, letter, exc)
-        return self._kept(job, ns, letter, None)
-
-    def _bury(self, job: Job, error: BaseException) -> str:
-        return run_sync(job.store, self._burying(job, error))
-
-    def _take_unsaved(self, store: BaseStore) -> list[tuple[tuple[str, ...], DeadLetter]]:
-        with self._cond:
-            mine = [(ns, letter) for s, ns, letter in self._unsaved if s is store]
-            kept = [entry for entry in self._unsaved if entry[0] is not store]
-            self._unsaved.clear()
-            self._unsaved.extend(kept)
-        return mine
-
-    def _restore_unsaved(self, store: BaseStore, entries: Sequence[tuple[tuple[str, ...], DeadLetter]]) -> None:
-        with self._cond:
-            self._unsaved.extend((store, ns, letter) for ns, letter in entries)
-
-    def _unsaved_letters(self, store: BaseStore, config: RunnableConfig | None) -> list[DeadLetter]:
-        """The entries this process could not write to ``store`` yet (of ``config``'s user, or all)."""
-        wanted = None if config is None else dead_letter_namespace(self.node, config)
-        with self._cond:
-            return [letter for s, ns, letter in self._unsaved if s is store and wanted in (None, ns)]
-
-    def _dead(self, store: BaseStore, config: RunnableConfig | None) -> Gen[list[DeadLetter]]:
-        stored = yield from listing_dead_letters(self.node, config)
-        return self._unsaved_letters(store, config) + [letter for _, letter in stored]
-
-    def dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
-        """The reflections that failed every retry, oldest first: of ``config``'s user, or of all users.
-
-        Includes the ones this process could not write to ``store`` yet.
-        """
-        return run_sync(store, self._dead(store, config))
-
-    async def adead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> list[DeadLetter]:
-        """Async :meth:`dead_letters`."""
-        return await run_async(store, self._dead(store, config))
-
-    def _retrying(self, store: BaseStore, config: RunnableConfig | None) -> Gen[tuple[int, int]]:
-        entries = self._take_unsaved(store)
-        for i, (ns, letter) in enumerate(entries):
-            try:
-                yield from saving_dead_letter(ns, letter)
-            except Exception:
-                self._restore_unsaved(store, entries[i:])
-                raise
-        return (yield from retrying_dead_letters(store, self.node, config))
-
-    def retry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
-        """Reflect on the dead letters again, now; returns (succeeded, failed).
-
-        A success deletes the entry; a failure keeps it with the new error. Entries this
-        process could not write before are written first (if that fails, they stay here
-        and the error is raised).
-        """
-        return run_sync(store, self._retrying(store, config))
-
-    async def aretry_dead_letters(self, store: BaseStore, *, config: RunnableConfig | None = None) -> tuple[int, int]:
-        """Async :meth:`retry_dead_letters`."""
-        return await run_async(store, self._retrying(store, config))
-
-def _loop_id() -> int | None:
-    """The id of the running event loop, None outside one."""
-    try:
-        return id(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
-
-
-_LIVE: weakref.WeakSet[ReflectionExecutor] = weakref.WeakSet()
-_HOOKED = False
-_HOOK_LOCK = threading.Lock()
-
-
-def _watch(executor: ReflectionExecutor) -> None:
-    """Remember ``executor`` for the exit hook (registered once, on the first executor).
-
-    The hook runs when the main thread ends, before ``concurrent.futures`` stops taking
-    work (``threading._register_atexit``, the hook those pools use themselves, runs the
-    later registration first), so reflections that use a thread pool still run;
-    ``atexit`` where that hook does not exist.
-    """
-    global _HOOKED
-    _background.register(executor)  # a closing store drains it first
-    with _HOOK_LOCK:
-        _LIVE.add(executor)
-        if not _HOOKED:
-            register = getattr(threading, "_register_atexit", None)
-            try:
-                (register or atexit.register)(_close_at_exit)
-            except RuntimeError:  # the interpreter is already shutting down
-                atexit.register(_close_at_exit)
-            _HOOKED = True
-
-
-def _close_at_exit() -> None:
-    """The exit hook: run every live executor's pending reflections, all at once, within the
-    longest ``exit_timeout`` among them."""
-    live = [e for e in list(_LIVE) if not e._stopped]
-    busy = [e for e in live if e._start_closing(announce=False)]  # all start at once; close() reports
-    deadline = time.monotonic() + max((e.exit_timeout for e in busy), default=0.0)
-    for executor in live:
-        try:
-            executor.close(timeout=max(0.0, deadline - time.monotonic()))
-        except Exception:  # an exit hook must not raise; the count and the cause go to the log
-            logger.exception("Background reflection: flushing at exit failed.")
