@@ -200,7 +200,9 @@ class SearchMixin:
         return kept
 
     def _text_cmd(self, terms: list[str], clauses: list[str], offset: int, limit: int) -> tuple[Any, ...]:
-        query = " ".join(["@r:{1}", "@t:(" + "|".join(_escape(t) for t in terms) + ")", *clauses])
+        # No "@r:{1}": extra-vector children carry no text, so the text clause already leaves them
+        # out, and intersecting with a tag every item carries cost the server about 1 ms at 10k items.
+        query = " ".join(["@t:(" + "|".join(_escape(t) for t in terms) + ")", *clauses])
         return ("FT.SEARCH", self._idx, query, "SCORER", "BM25", "WITHSCORES", *_RETURN,
                 "LIMIT", str(offset), str(limit), "DIALECT", "2")
 

@@ -51,6 +51,7 @@ from langmem_ext.store._namespaces import NamespacesMixin
 from langmem_ext.store._numbers import NumbersMixin
 from langmem_ext.store._search import SearchMixin
 from langmem_ext.store._timeout import speaks_resp3, with_query_timeout
+from langmem_ext.store._together import together
 from langmem_ext.store.schema import (
     MIGRATIONS,
     IncompatibleIndexError,
@@ -316,8 +317,10 @@ class BaseRedisStore(NamespacesMixin, NumbersMixin, SearchMixin, PutsMixin, Base
             queries = sorted({op.query for _, op in searches if op.query and self.embeddings})
             if queries and any(self._mode(op, modes, i) != "text" for i, op in searches):
                 qvecs = dict(zip(queries, (yield EmbedQueries(queries))))
-            for i, op in searches:
-                results[i] = yield from self._search_gen(op, self._mode(op, modes, i), qvecs.get(op.query or ""))
+            found = yield from together([self._search_gen(op, self._mode(op, modes, i), qvecs.get(op.query or ""))
+                                         for i, op in searches])  # one round trip for all of them
+            for (i, _), items in zip(searches, found):
+                results[i] = items
 
         if prepared:
             yield from self._embed_puts(embedded, olds)
