@@ -42,6 +42,21 @@ def machine_line(redis_url: str | None = None) -> str:
     return "Measured on " + ", ".join(parts) + "."
 
 
+def load_note(before: float, after: float, *, cores: int | None = None) -> str:
+    """What the machine's 1-minute load average was around a run, and what that means for its figures.
+
+    >>> load_note(0.4, 0.9, cores=2)
+    'Load average 0.4 before and 0.9 after the run on 2 cores: an otherwise idle machine.'
+    >>> load_note(3.2, 5.0, cores=2).endswith("treat every figure as an upper bound.")
+    True
+    """
+    cores = cores or os.cpu_count() or 1
+    said = f"Load average {before:.1f} before and {after:.1f} after the run on {cores} cores"
+    if max(before, after) <= cores / 2 + 0.5:
+        return said + ": an otherwise idle machine."
+    return said + ": the machine was shared with other work, so treat every figure as an upper bound."
+
+
 def write_section(name: str, markdown: str, *, doc: Path = DOC) -> None:
     """Replace (or append) the section ``name`` of ``docs/benchmarks.md``.
 

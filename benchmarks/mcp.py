@@ -48,7 +48,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from benchmarks._report import interleaved, machine_line, table, write_section  # noqa: E402
+from benchmarks._report import interleaved, load_note, machine_line, table, write_section  # noqa: E402
 
 USER = "bench-user"
 TOKEN = "bench-token-" + "x" * 32
@@ -323,8 +323,7 @@ def report(cached: dict[str, dict[str, float]], minilm: dict[str, dict[str, floa
     lines = [
         "## MCP server (search_memories, recall_context over streamable HTTP)",
         "",
-        f"{machine} Load average {load[0]:.1f} before and {load[1]:.1f} after the run: the machine was "
-        "shared with other engineers' test runs, so treat every figure as an upper bound.",
+        f"{machine} {load_note(load[0], load[1])}",
         f"{n:,} memories of one user ({int(n * 0.7):,} facts, {n - int(n * 0.7) - 10:,} episodes, 10 rules); {rounds} interleaved rounds, 12 "
         "rotating questions. One persistent SDK `ClientSession` in the benchmark process (its parsing and schema "
         "checks included) calls the server, a subprocess with a bearer token; the *raw JSON-RPC client* (the "

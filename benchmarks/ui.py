@@ -42,7 +42,7 @@ from langchain_core.embeddings import Embeddings  # noqa: E402
 from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langgraph.store.base import PutOp  # noqa: E402
 
-from benchmarks._report import interleaved, machine_line, table, write_section  # noqa: E402
+from benchmarks._report import interleaved, load_note, machine_line, table, write_section  # noqa: E402
 from benchmarks.long_term import DIMS, CachedEmbeddings  # noqa: E402  (deterministic cached vectors)
 from langmem_ext.long_term import EpisodicMemory, ProceduralMemory, SemanticMemory, to_value  # noqa: E402
 from langmem_ext.long_term.operations import record_change  # noqa: E402
@@ -263,12 +263,11 @@ def main() -> None:
         rows, p50 = bench(url, args.n, args.rounds, minilm=embed_ms is not None)
         load_after = os.getloadavg()
         met = lambda ok: "met" if ok else "missed"  # noqa: E731
-        loads = f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after the run, on {os.cpu_count()} cores"
         search_real = p50.get("search-minilm")
         text = "\n".join([
             f"## Memory browser (`benchmarks/ui.py`{', --n ' + format(args.n, ',') if args.n != 10000 else ''})",
             "",
-            machine_line(url) + f" The machine was shared with other engineers' test runs ({loads}).",
+            machine_line(url) + " " + load_note(load_before[0], load_after[0]),
             "",
             f"One user with {args.n:,} memories (60 % current facts, 10 % closed, 25 % episodes, 5 % rules, each with "
             "a two-entry change history) and 20 other users with 50 each, in our `RedisStore`; a 40-turn thread in our "
