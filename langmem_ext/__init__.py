@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "MiniLMEmbeddings": "langmem_ext.embeddings",
     "Limits": "langmem_ext.limits",
     "LimitExceededError": "langmem_ext.limits",
+    "LangmemExtDeprecationWarning": "langmem_ext._options",
     # the node contract
     "model_input": "langmem_ext.contract",
     "MemoryState": "langmem_ext.contract",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from langmem_ext.checkpoint import AsyncRedisSaver, RedisSaver
     from langmem_ext.contract import MemoryState, model_input
     from langmem_ext.embeddings import MiniLMEmbeddings
+    from langmem_ext._options import LangmemExtDeprecationWarning
     from langmem_ext.limits import LimitExceededError, Limits
     from langmem_ext.long_term import (
         EpisodicMemory,

@@ -26,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "CONFIGURED",
+    "LangmemExtDeprecationWarning",
     "warn_deprecated",
     "check_fraction",
     "check_non_negative",
@@ -36,12 +37,17 @@ __all__ = [
 ]
 
 
+class LangmemExtDeprecationWarning(DeprecationWarning):
+    """A deprecated name or call of langmem-ext (a DeprecationWarning of its own, so it can be filtered:
+    ``-W error::langmem_ext.LangmemExtDeprecationWarning`` finds every use in your code)."""
+
+
 def warn_deprecated(message: str) -> None:
-    """A DeprecationWarning attributed to the first caller outside langmem_ext (the user's line)."""
+    """A :class:`LangmemExtDeprecationWarning` attributed to the first caller outside langmem_ext (the user's line)."""
     frame, level = sys._getframe(0), 1
     while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("langmem_ext"):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, DeprecationWarning, stacklevel=level)
+    warnings.warn(message, LangmemExtDeprecationWarning, stacklevel=level)
 
 
 def _number(value: Any) -> float | None:

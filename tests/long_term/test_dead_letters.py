@@ -60,7 +60,7 @@ def test_a_failing_model_writes_offline_keeps_a_dead_letter_and_is_retried_later
     assert other.retry_dead_letters(store) == (1, 0)
     assert "I like rye bread" in model.calls[-1][-1].content
     assert contents(store) == ["User likes rye bread"] and other.dead_letters(store) == []
-    executor.shutdown()
+    executor.close()
 
 
 async def test_async_dead_letter_and_retry(store):
@@ -127,4 +127,4 @@ def test_a_dead_letter_the_store_refuses_is_kept_in_process_until_retried():
     assert "store is down" in letter.error and store.search(DEAD) == []
     assert executor.retry_dead_letters(store) == (1, 0)
     assert contents(store) == ["User likes rye bread"] and executor.dead_letters(store) == []
-    executor.shutdown()
+    executor.close()

@@ -35,7 +35,7 @@ def test_debounce_one_call_and_no_message_dropped(store):
     assert len(model.calls) == 1
     transcript = model.calls[0][-1].content
     assert all(f"message number {i}" in transcript for i in range(3))
-    executor.shutdown()
+    executor.close()
 
 
 def test_timer_fires_without_flush(store):
@@ -46,7 +46,7 @@ def test_timer_fires_without_flush(store):
             break
         time.sleep(0.05)
     assert contents(store) == ["User lives in Oslo"]
-    executor.shutdown()
+    executor.close()
 
 
 def test_a_model_failure_in_the_background_falls_back_without_executor_retries(store):
@@ -60,7 +60,7 @@ def test_a_model_failure_in_the_background_falls_back_without_executor_retries(s
     executor.flush()
     assert contents(store) == ["User likes rye bread"] and len(model.calls) == 1  # offline; a 4xx-like error: no retry
     assert [d.thread_id for d in list_dead_letters(store, node, config=CONFIG)] == ["t1"]
-    executor.shutdown()
+    executor.close()
 
 
 def test_gives_up_after_max_retries():
@@ -78,7 +78,7 @@ def test_gives_up_after_max_retries():
     executor.submit([HumanMessage("x y z", id="1")], config=CONFIG, store=DownStore())
     executor.flush()
     assert DownStore.attempts == 2 and model.calls == []
-    executor.shutdown()
+    executor.close()
 
 
 def _graph(node, store):
@@ -97,7 +97,7 @@ def test_background_node_uses_the_graph_store(store):
     assert model.calls == []  # off the request path
     node.executor.flush()
     assert len(model.calls) == 1 and contents(store) == ["User likes tango"]
-    node.executor.shutdown()
+    node.executor.close()
 
 
 async def test_async_background_debounced(store):
@@ -130,7 +130,7 @@ async def test_aflush_waits_for_thread_jobs_too(store):
     executor.submit([HumanMessage("I like dates", id="1")], config=CONFIG, store=store)
     await executor.aflush()
     assert len(model.calls) == 1
-    executor.shutdown()
+    executor.close()
 
 
 # ---- nothing lost when the process exits ------------------------------------------------

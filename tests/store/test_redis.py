@@ -282,12 +282,12 @@ def test_compare_and_set_loses_no_update_under_threads(redis_url: str) -> None:
 
 
 async def test_setup_is_versioned_and_checks_dims(make_store: Any, redis_client: Any, embeddings: WordEmbeddings) -> None:
-    store = await make_store(index=_index(embeddings), prefix="ver")
+    store = await make_store(index=_index(embeddings), key_prefix="ver")
     assert int(redis_client.hget("ver:meta", "version")) == len(MIGRATIONS)
-    again = await make_store(index=_index(embeddings), prefix="ver")  # idempotent
+    again = await make_store(index=_index(embeddings), key_prefix="ver")  # idempotent
     assert again.prefix == store.prefix
     with pytest.raises(IncompatibleIndexError, match="32-dimensional"):
-        await make_store(index={"dims": 8, "embed": WordEmbeddings(8)}, prefix="ver")
+        await make_store(index={"dims": 8, "embed": WordEmbeddings(8)}, key_prefix="ver")
     with pytest.raises(ValueError, match="dims"):
         RedisStore(redis_client, index={"dims": 0, "embed": embeddings})
 
@@ -307,7 +307,7 @@ async def test_list_namespaces_semantics(make_store: Any) -> None:
 def test_both_resp_protocols(redis_url: str, protocol: int, embeddings: WordEmbeddings) -> None:
     client = redis.Redis.from_url(redis_url, protocol=protocol)
     try:
-        store = RedisStore(client, index=_index(embeddings), prefix=f"resp{protocol}")
+        store = RedisStore(client, index=_index(embeddings), key_prefix=f"resp{protocol}")
         store.put(("p", "q"), "k", {"text": "hello zebra", "n": 2})
         store.put(("p", "r"), "k", {"text": "other", "n": 5}, index=False)
         assert store.get(("p", "q"), "k").value["n"] == 2

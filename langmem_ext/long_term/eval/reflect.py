@@ -140,7 +140,7 @@ def reflection_node(namespace: Sequence[str], *, model: Any = None, **options: A
 
     ns = tuple(namespace)
     return ReflectionNode(
-        model,
+        model=model,
         namespaces={k: (*ns, k) for k in KINDS},
         cursor_namespace=(*ns, "reflection_cursor"),
         on_error="raise",

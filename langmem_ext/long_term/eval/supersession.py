@@ -287,7 +287,7 @@ def play_case(
     kinds = ("semantic", "episodic", "procedural")
     templates = {k: (*ns, "{user_id}", k) for k in kinds}
     model = CaseModel(case=case) if extractor == "scripted" else None
-    node = ReflectionNode(model, store=store, namespaces=templates, cursor_namespace=(*ns, "{user_id}", "cursor"),
+    node = ReflectionNode(model=model, store=store, namespaces=templates, cursor_namespace=(*ns, "{user_id}", "cursor"),
                           on_error="raise")
     for number in range(len(case.sessions)):
         config = {"configurable": {"user_id": case.case_id, "thread_id": f"{case.case_id}:{number}"}}
