@@ -92,6 +92,10 @@ class ThreadView:
     checkpoint_id: str = ""
     model_input_is_history: bool = False
     """True when the state has no ``llm_input_messages``: the model saw the history itself."""
+    built_from: int | None = None
+    """How many messages of the history the model input was built from (its source stamp,
+    ``contract.history_stamp``); None when it cannot be told (no stamp, or the history has
+    changed underneath, e.g. messages deleted since)."""
 
 
 def _text(message: BaseMessage) -> str:
@@ -111,6 +115,32 @@ def _model_input(values: Mapping[str, Any]) -> tuple[list[BaseMessage], bool]:
     if given:
         return list(given), False
     return list(values.get("messages") or []), True
+
+
+def built_from(values: Mapping[str, Any], history: Sequence[BaseMessage]) -> int | None:
+    """How many leading messages of ``history`` the stored model input was built from (pure).
+
+    The memory nodes stamp the input with the history they read (``llm_input_source``); after
+    the model's reply the history has grown, so the stamp matches a prefix of it.
+
+    >>> from langchain_core.messages import HumanMessage
+    >>> from langmem_ext.contract import history_stamp
+    >>> history = [HumanMessage("hi", id="1"), AIMessage("hello", id="2")]
+    >>> built_from({"llm_input_source": history_stamp(history[:1])}, history)
+    1
+    >>> built_from({"llm_input_source": "3:0000"}, history) is None
+    True
+    """
+    from langmem_ext.contract import MODEL_INPUT_KEY, history_stamp, source_key
+
+    stamp = values.get(source_key(MODEL_INPUT_KEY))
+    if not isinstance(stamp, str) or ":" not in stamp:
+        return None
+    count = stamp.split(":", 1)[0]
+    if not count.isdigit() or int(count) > len(history):
+        return None
+    n = int(count)
+    return n if history_stamp(history[:n]) == stamp else None
 
 
 def shape_thread(thread_id: str, values: Mapping[str, Any], *, counter: Any = None,
@@ -163,6 +193,7 @@ def shape_thread(thread_id: str, values: Mapping[str, Any], *, counter: Any = No
         updated_at=updated_at,
         checkpoint_id=checkpoint_id,
         model_input_is_history=same,
+        built_from=None if same else built_from(values, history),
     )
 
 

@@ -46,6 +46,9 @@ def test_thread_view_shows_the_recalled_block_the_model_saw(ui: Any, page: Any, 
     history = page.locator("#history .msg").all_inner_texts()
     assert len(history) == 2 and "Where do I live?" in history[0]
     assert "tok" in page.locator("#model-input h2").inner_text()
+    # the input was built before the model's reply: from the first of the thread's two messages
+    assert page.locator("#built-from").inner_text() == (
+        "Built from the first 1 of the history's 2 messages (later messages, such as the model's reply, came after it).")
     screenshot(page, shots, "thread")
 
     page.goto(ui.path("/users/someone-else/threads/second"))  # another user's thread is not shown
@@ -64,6 +67,13 @@ def test_shape_marks_summary_sent_and_recalled_messages() -> None:
     assert [m.marks for m in view.model_input] == [["recalled"], []]
     assert view.recalled_block == "<memories>x</memories>"
     assert view.summary["text"] == "one, two"
+    assert view.built_from is None  # no stamp
+    from langmem_ext.contract import history_stamp
+
+    stamped = shape_thread("t", {**values, "llm_input_source": history_stamp(values["messages"][:2])})
+    assert stamped.built_from == 2
+    rewritten = shape_thread("t", {**values, "llm_input_source": history_stamp([HumanMessage("gone", id="9")])})
+    assert rewritten.built_from is None  # the history changed underneath
     without = shape_thread("t", {"messages": values["messages"]})
     assert without.model_input_is_history and without.recalled_block == ""
     assert [m.marks for m in without.history] == [[], [], []]  # nothing is "sent" twice
