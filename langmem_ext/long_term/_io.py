@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from langgraph.store.base import BaseStore, Op
 
-__all__ = ["Batch", "Call", "Gen", "Lock", "Twin", "Unlock", "run_async", "run_sync"]  # supports_text_search: from retrieval
+__all__ = ["Batch", "Call", "Gen", "Lock", "Twin", "Unlock", "resolve_store", "run_async", "run_sync"]  # supports_text_search: from retrieval
 
 T = TypeVar("T")
 Gen = Generator[Any, Any, T]
@@ -96,6 +96,26 @@ def _async_lock(store: BaseStore) -> asyncio.Lock:
         if lock is None:
             lock = per_loop[loop_id] = asyncio.Lock()
         return lock
+
+
+def resolve_store(owner: str, store: BaseStore | None) -> BaseStore:
+    """``store``, else the store of the graph running now; a clear error without either.
+
+    >>> resolve_store("RecallNode", None)
+    Traceback (most recent call last):
+    ValueError: RecallNode has no store: compile the graph with a store (builder.compile(store=...)) or pass RecallNode(store=...).
+    """
+    if store is None:
+        try:
+            from langgraph.config import get_store
+
+            store = get_store()
+        except RuntimeError:  # not inside a graph run
+            store = None
+    if store is None:
+        raise ValueError(f"{owner} has no store: compile the graph with a store (builder.compile(store=...)) "
+                         f"or pass {owner}(store=...).")
+    return store
 
 
 def supports_text_search(store: BaseStore) -> bool:

@@ -32,6 +32,7 @@ from langgraph.store.base import BaseStore, GetOp, PutOp, SearchOp
 
 from langmem_ext.llm import ModelCallError, record, turn_key
 from langmem_ext.llm.endpoint import endpoint_of, state_of
+from langmem_ext.long_term._io import resolve_store
 from langmem_ext.long_term.curation import curate_changes, uninformative_exchanges
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term.dead_letters import dead_letter, dead_letter_namespace
@@ -241,18 +242,5 @@ class ReflectionSteps:
         return dead_letter_namespace(self, config), dead_letter(new, config=config, error=cause, attempts=1)
 
     def _resolve_store(self, store: BaseStore | None) -> BaseStore:
-        store = store or self.store
-        if store is None:
-            try:
-                from langgraph.config import get_store
-
-                store = get_store()
-            except RuntimeError:
-                store = None
-        if store is None:
-            raise ValueError(
-                "ReflectionNode has no store: compile the graph with a store (builder.compile(store=...)) "
-                "or pass ReflectionNode(store=...)."
-            )
-        return store
+        return resolve_store("ReflectionNode", store or self.store)
 

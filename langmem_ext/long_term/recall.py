@@ -77,7 +77,7 @@ from langmem_ext.long_term.ranking import (
     select_within_budget,
     superseded_episodes,
 )
-from langmem_ext.long_term._io import Batch, Gen, run_async, run_sync, supports_text_search
+from langmem_ext.long_term._io import Batch, Gen, resolve_store, run_async, run_sync, supports_text_search
 from langmem_ext.long_term.retrieval import RecallMode, fuse_results, list_names
 from langmem_ext.long_term.schemas import MemoryBase, ProceduralMemory, from_value, memory_kinds, utcnow
 from langmem_ext.long_term.writer import namespace_generation
@@ -386,17 +386,7 @@ class RecallNode(MemoryNode):
         return update
 
     def _resolve_store(self, store: BaseStore | None) -> BaseStore:
-        store = store or self.store
-        if store is None:
-            try:
-                from langgraph.config import get_store
-
-                store = get_store()
-            except RuntimeError:
-                store = None
-        if store is None:
-            raise ValueError("RecallNode has no store: compile the graph with a store or pass RecallNode(store=...).")
-        return store
+        return resolve_store("RecallNode", store or self.store)
 
     # ---- I/O -------------------------------------------------------------------------------
 
