@@ -50,7 +50,9 @@ def test_snippets_run(page: Path, redis_url: str, tmp_path: Path) -> None:
     script = "\n".join(
         f"# --- {page.name}:{line}\n__docs_line__ = {line}\n" + textwrap.dedent(code) for line, code in blocks
     )
-    (tmp_path / "snippets.py").write_text(script)
+    # the docs use no deprecated name of ours (as the suite's own filterwarnings)
+    strict = "import warnings\nimport langmem_ext\nwarnings.simplefilter('error', langmem_ext.LangmemExtDeprecationWarning)\n"
+    (tmp_path / "snippets.py").write_text(strict + script)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGMEM_EXT_"))}
     env.update(REDIS_URL=redis_url, LANGMEM_EXT_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
     result = subprocess.run(

@@ -142,7 +142,7 @@ def run_chat() -> dict[str, object]:
         from langmem_ext.short_term import LLMScorer
 
         history = graph.get_state(config).values["messages"]
-        scores = LLMScorer(resolve_models().memory, batch_size=10).score(history)
+        scores = LLMScorer(model=resolve_models().memory, batch_size=10).score(history)
         facts = [i.value.get("content", "") for i in store.search(("memories", user, "semantic"), limit=100)]
         rules = [i.value.get("content", "") for i in store.search(("memories", user, "procedural"), limit=100)]
         episodes = store.search(("memories", user, "episodic"), limit=100)
