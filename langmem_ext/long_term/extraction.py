@@ -48,7 +48,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from langmem_ext.long_term.dates import annotate_dates, message_time
 from langmem_ext.long_term.render import memory_line
-from langmem_ext.long_term.schemas import MemoryBase, utcnow
+from langmem_ext.long_term.schemas import MemoryBase, memory_text, utcnow
 from langmem_ext.messages import message_text
 from langmem_ext.messages import split_sentences as sentences
 
@@ -278,6 +278,65 @@ def grounding(content: str, messages: Sequence[BaseMessage], *, kind: str) -> li
     return [humans[i] for n, i in sorted(overlap, key=lambda p: (-p[0], p[1])) if n > 0]
 
 
+_CHANGE = re.compile(
+    r"\b(?:not|no|never|no longer|any ?more|stop(?:ped)?|quit|left|moved?|now|actually|instead|chang(?:e|ed)|"
+    r"forget|delete|remove|wrong|used to|former(?:ly)?|ex|sold|gave up|switched|new|anymore|isn't|aren't|"
+    r"don't|doesn't|didn't|won't)\b", re.I)
+"""Words with which a user retracts or replaces what they said before."""
+
+
+_ONE_VALUE = frozenset(_stem(w) for w in ("live", "city", "work", "job", "employer", "partner", "married", "wife",
+                                           "husband", "girlfriend", "boyfriend", "diet", "name", "called"))
+"""Relations a user has one value of at a time: a new value replaces the old one ("likes" does not)."""
+
+
+def _all_words(text: str) -> set[str]:
+    """Stemmed words without the subject and function words (the generic verbs count here)."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _SUBJECT}
+
+
+def _same_subject(old: str, new: str) -> bool:
+    """Whether ``new`` is about what ``old`` was: a specific word in common, or the same one-value relation."""
+    words = _all_words(new)
+    return bool(_content_words(old) & words or _all_words(old) & words & _ONE_VALUE)
+
+
+def retraction(memory: str, messages: Sequence[BaseMessage], *, replaced_by: Sequence[str] = ()) -> list[HumanMessage]:
+    """The user's messages that justify closing or deleting the stored ``memory`` (empty: none do).
+
+    A weak model may close or delete any memory it was shown; only the user can retract one.
+    A message justifies it when it is about the memory (shares a word with it) and either names
+    something specific of it (a word beyond the generic verbs: "cello", "Lisbon") while saying it
+    changed ("not", "no longer", "stopped", "now", "instead" ...), or the same answer replaces
+    it with a grounded memory of the same one-value relation (``replaced_by``: "User lives in
+    Porto" for "User lives in Lisbon"; a new "likes" does not replace an old one).
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage
+        >>> said = [HumanMessage("Actually I live in Porto now, not Lisbon.", id="h")]
+        >>> [m.id for m in retraction("User lives in Lisbon", said)]
+        ['h']
+        >>> retraction("User is vegetarian", [HumanMessage("What is my dog called?")])
+        []
+        >>> [m.id for m in retraction("User lives in Lisbon", [HumanMessage("I live in Porto.", id="p")],
+        ...                            replaced_by=["User lives in Porto"])]
+        ['p']
+    """
+    target, specific = _all_words(memory), _content_words(memory)
+    replacing = set().union(*(_all_words(text) for text in replaced_by)) if replaced_by else set()
+    out = []
+    for m in messages:
+        if not isinstance(m, HumanMessage):
+            continue
+        text = message_text(m)
+        words = _all_words(text)
+        if not words & target:
+            continue
+        if (words & specific and _CHANGE.search(text)) or (target & replacing & _ONE_VALUE and words & replacing):
+            out.append(m)
+    return out
+
+
 def _when(message: BaseMessage, now: datetime) -> datetime:
     return message_time(message.additional_kwargs) or message_time(message.response_metadata) or now
 
@@ -295,11 +354,23 @@ def to_operations(ops: Sequence[ModelOperation], new: Sequence[BaseMessage], *, 
     the model's ``ops`` over the ``new`` messages; ungrounded inserts and updates are dropped."""
     now = now or utcnow()
     out: list[dict[str, Any]] = []
+    replacements = [op.content for op in ops if op.op in ("insert", "update") and op.content
+                    and grounding(op.content, new, kind=op.kind if op.op == "insert" else known[op.target][1].kind)]
     for op in ops:
         if op.op in ("close", "delete"):
+            stored = memory_text(known[op.target][1]) if op.target in known else ""
+            if not retraction(stored, new, replaced_by=replacements):
+                logger.warning("Dropping reflection %s of %r: the user's new messages neither retract nor replace it.",
+                               op.op, stored)
+                continue
             out.append({"action": op.op, "id": op.target, "reason": "reflection"})
             continue
         kind = op.kind if op.op == "insert" else known[op.target][1].kind
+        if op.op == "update" and not _same_subject(memory_text(known[op.target][1]), op.content):
+            # rewriting a memory into one about something else erases it as surely as a delete
+            logger.warning("Dropping reflection update of %r to %r: not about the same thing.",
+                           memory_text(known[op.target][1]), op.content)
+            continue
         sources = grounding(op.content, new, kind=kind)
         if not sources:
             logger.warning("Dropping reflection %s %r: not grounded in the user's own words.", op.op, op.content)

@@ -219,6 +219,31 @@ def test_valid_but_empty_answers_do_not_skip_the_users_facts() -> None:
         assert again.fallback is None and again.messages == 2  # nothing to remember: deliberately skipped
 
 
+def test_a_model_that_deletes_what_it_is_shown_erases_nothing_the_user_did_not_retract() -> None:
+    """make test-llm's demo: SmolLM2-135M deleted "User is vegetarian", "User has a dog called Pixel"
+    and more on turns about something else, and the demo's five probes all failed."""
+    import re
+
+    def delete_everything(request: FakeRequest) -> Reply:
+        prompt = "\n".join(str(m.get("content")) for m in request.body["messages"])
+        ids = re.findall(r"^(m\d+) \[", prompt, re.M)  # the aliases of the stored memories shown
+        return Reply.structured({"operations": [
+            {"op": "delete", "kind": "semantic", "target": i, "content": "", "importance": 5} for i in ids]})
+
+    with FakeOpenAIServer(handler=Scripted(reflection=reflection_answer([fact("User lives in Porto"),
+                                                                         fact("User is vegetarian")]))) as server:
+        store = InMemoryStore()
+        ReflectionNode(model=chat_model(server), store=store).reflect(CONVERSATION, config=CONFIG)
+        assert contents(store) == ["User is vegetarian", "User lives in Porto"]
+        server.handler = Scripted(reflection=delete_everything)
+        later = [*CONVERSATION, HumanMessage("What is my dog called?", id="h2"), AIMessage("Bella!", id="a2"),
+                 HumanMessage("Actually I moved, I don't live in Porto any more.", id="h3"), AIMessage("Noted.", id="a3")]
+        ReflectionNode(model=chat_model(server), store=store).reflect(later, config=CONFIG)
+        prompt = "\n".join(str(m.get("content")) for m in server.requests[-1].body["messages"])
+        assert len(re.findall(r"^m\d+ \[semantic\]", prompt, re.M)) == 2  # shown both, asked to delete both
+        assert contents(store) == ["User is vegetarian"]  # only the one the user retracted is gone
+
+
 def test_reflection_named_by_string_with_only_a_base_url(monkeypatch) -> None:
     with FakeOpenAIServer(handler=Scripted(reflection=reflection_answer([fact("User lives in Porto")]))) as server:
         monkeypatch.delenv("OPENAI_API_KEY", raising=False)

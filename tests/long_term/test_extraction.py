@@ -127,3 +127,57 @@ def test_grounding_ignores_the_subject_and_word_forms() -> None:
     said = [HumanMessage("My sister Maria moved to Porto last year.", id="h")]
     assert grounding("User's sister Maria lives in Porto", said, kind="semantic")
     assert not grounding("User's brother Tom lives in Rome", said, kind="semantic")
+
+
+def _stored(*contents: str) -> tuple[dict[str, tuple[tuple[str, ...], SemanticMemory]], dict[str, str]]:
+    known = {f"u{i}": (("m",), SemanticMemory(id=f"u{i}", content=c)) for i, c in enumerate(contents, 1)}
+    return known, {f"m{i}": f"u{i}" for i in range(1, len(contents) + 1)}
+
+
+def test_a_close_or_delete_the_user_did_not_ask_for_is_dropped() -> None:
+    """SmolLM2-135M, in make test-llm's demo, deleted "User is vegetarian" and "User has a dog
+    called Pixel" on turns that were about neither; nothing the user said may be erased that way."""
+    known, aliases = _stored("User is vegetarian", "User has a dog called Pixel")
+    new = [HumanMessage("What is my dog called?", id="h1"), AIMessage("Bella!", id="a1")]
+    ops = read_operations([{"op": "delete", "kind": "semantic", "target": "m1", "content": "", "importance": 5},
+                           {"op": "close", "kind": "semantic", "target": "m2", "content": "", "importance": 5}],
+                          kinds=["semantic"], aliases=aliases, known=known)
+    assert len(ops) == 2  # valid operations, as the model wrote them
+    assert to_operations(ops, new, known=known, aliases=aliases) == []
+
+
+def test_the_user_retracting_or_replacing_a_memory_lets_it_close() -> None:
+    known, aliases = _stored("User lives in Lisbon", "User is learning to play the cello", "User works at Acme")
+    new = [HumanMessage("Actually I live in Porto now, not Lisbon. I stopped the cello lessons.", id="h1"),
+           HumanMessage("I work at Globex.", id="h2")]
+    ops = read_operations([
+        {"op": "close", "kind": "semantic", "target": "m1", "content": "", "importance": 5},  # retracted by name
+        {"op": "delete", "kind": "semantic", "target": "m2", "content": "", "importance": 5},  # "stopped ... cello"
+        {"op": "close", "kind": "semantic", "target": "m3", "content": "", "importance": 5},  # replaced below
+        {"op": "insert", "kind": "semantic", "target": "", "content": "User works at Globex", "importance": 6},
+    ], kinds=["semantic"], aliases=aliases, known=known)
+    out = to_operations(ops, new, known=known, aliases=aliases)
+    assert [(o["action"], o.get("id")) for o in out] == [("close", "u1"), ("delete", "u2"), ("close", "u3"),
+                                                       ("insert", None)]
+
+
+def test_a_new_like_does_not_replace_an_old_one() -> None:
+    known, aliases = _stored("User likes green tea")
+    new = [HumanMessage("I like hiking in the hills.", id="h1")]
+    ops = read_operations([
+        {"op": "close", "kind": "semantic", "target": "m1", "content": "", "importance": 5},
+        {"op": "insert", "kind": "semantic", "target": "", "content": "User likes hiking in the hills", "importance": 5},
+    ], kinds=["semantic"], aliases=aliases, known=known)
+    assert [o["action"] for o in to_operations(ops, new, known=known, aliases=aliases)] == ["insert"]
+
+
+def test_an_update_must_stay_about_the_same_thing() -> None:
+    known, aliases = _stored("User is vegetarian", "User lives in Lisbon", "User works at Acme")
+    new = [HumanMessage("I like hiking. I live in Lisbon, in Alfama now. I work at Globex.", id="h1")]
+    ops = read_operations([
+        {"op": "update", "kind": "semantic", "target": "m1", "content": "User likes hiking", "importance": 5},
+        {"op": "update", "kind": "semantic", "target": "m2", "content": "User lives in Alfama, Lisbon", "importance": 5},
+        {"op": "update", "kind": "semantic", "target": "m3", "content": "User works at Globex", "importance": 5},
+    ], kinds=["semantic"], aliases=aliases, known=known)
+    assert [(o["action"], o["id"]) for o in to_operations(ops, new, known=known, aliases=aliases)] == [
+        ("update", "u2"), ("update", "u3")]  # a new employer is the same relation; hiking is not a diet
