@@ -280,7 +280,7 @@ def grounding(content: str, messages: Sequence[BaseMessage], *, kind: str) -> li
 
 _CHANGE = re.compile(
     r"\b(?:not|no|never|no longer|any ?more|stop(?:ped)?|quit|left|moved?|now|actually|instead|chang(?:e|ed)|"
-    r"forget|delete|remove|wrong|used to|former(?:ly)?|ex|sold|gave up|switched|new|anymore|isn't|aren't|"
+    r"forget|delete|remove|wrong|used to|former(?:ly)?|ex|sold|gave up|switched|new|isn't|aren't|"
     r"don't|doesn't|didn't|won't)\b", re.I)
 """Words with which a user retracts or replaces what they said before."""
 
@@ -348,15 +348,36 @@ def _user_sentence(content: str, message: BaseMessage) -> str:
     return best
 
 
+def _kept_write(op: ModelOperation, new: Sequence[BaseMessage],
+                known: Mapping[str, tuple[Any, MemoryBase]]) -> tuple[str, list[HumanMessage]] | None:
+    """(kind, the user's messages it is grounded in) of an insert or update that is kept; None
+    (logged) for one that is dropped."""
+    kind = op.kind if op.op == "insert" else known[op.target][1].kind
+    if op.op == "update" and not _same_subject(memory_text(known[op.target][1]), op.content):
+        # rewriting a memory into one about something else erases it as surely as a delete
+        logger.warning("Dropping reflection update of %r to %r: not about the same thing.",
+                       memory_text(known[op.target][1]), op.content)
+        return None
+    sources = grounding(op.content, new, kind=kind)
+    if not sources:
+        logger.warning("Dropping reflection %s %r: not grounded in the user's own words.", op.op, op.content)
+        return None
+    return kind, sources
+
+
 def to_operations(ops: Sequence[ModelOperation], new: Sequence[BaseMessage], *, known: Mapping[str, tuple[Any, MemoryBase]],
                   aliases: Mapping[str, str], now: datetime | None = None) -> list[dict[str, Any]]:
     """The internal operations (:func:`~langmem_ext.long_term.operations.plan_changes` format) for
     the model's ``ops`` over the ``new`` messages; ungrounded inserts and updates are dropped."""
     now = now or utcnow()
+    kept: dict[int, tuple[str, list[HumanMessage]]] = {}
+    for i, op in enumerate(ops):
+        found = _kept_write(op, new, known) if op.op in ("insert", "update") else None
+        if found is not None:
+            kept[i] = found
+    replacements = [ops[i].content for i in kept]  # only writes that will be applied justify a close
     out: list[dict[str, Any]] = []
-    replacements = [op.content for op in ops if op.op in ("insert", "update") and op.content
-                    and grounding(op.content, new, kind=op.kind if op.op == "insert" else known[op.target][1].kind)]
-    for op in ops:
+    for i, op in enumerate(ops):
         if op.op in ("close", "delete"):
             stored = memory_text(known[op.target][1]) if op.target in known else ""
             if not retraction(stored, new, replaced_by=replacements):
@@ -365,16 +386,9 @@ def to_operations(ops: Sequence[ModelOperation], new: Sequence[BaseMessage], *, 
                 continue
             out.append({"action": op.op, "id": op.target, "reason": "reflection"})
             continue
-        kind = op.kind if op.op == "insert" else known[op.target][1].kind
-        if op.op == "update" and not _same_subject(memory_text(known[op.target][1]), op.content):
-            # rewriting a memory into one about something else erases it as surely as a delete
-            logger.warning("Dropping reflection update of %r to %r: not about the same thing.",
-                           memory_text(known[op.target][1]), op.content)
+        if i not in kept:
             continue
-        sources = grounding(op.content, new, kind=kind)
-        if not sources:
-            logger.warning("Dropping reflection %s %r: not grounded in the user's own words.", op.op, op.content)
-            continue
+        kind, sources = kept[i]
         when = _when(sources[0], now)
         text = annotate_dates(op.content, when)
         field = _TEXT_FIELD.get(kind, "content")

@@ -181,3 +181,15 @@ def test_an_update_must_stay_about_the_same_thing() -> None:
     ], kinds=["semantic"], aliases=aliases, known=known)
     assert [(o["action"], o["id"]) for o in to_operations(ops, new, known=known, aliases=aliases)] == [
         ("update", "u2"), ("update", "u3")]  # a new employer is the same relation; hiking is not a diet
+
+
+def test_only_a_kept_write_can_justify_a_close() -> None:
+    """An update dropped for drifting (vegetarian -> a city) does not count as the replacement of
+    the stored city it would otherwise match."""
+    known, aliases = _stored("User is vegetarian", "User lives in Lisbon")
+    new = [HumanMessage("I live in Porto.", id="h1")]
+    ops = read_operations([
+        {"op": "update", "kind": "semantic", "target": "m1", "content": "User lives in Porto", "importance": 5},
+        {"op": "close", "kind": "semantic", "target": "m2", "content": "", "importance": 5},
+    ], kinds=["semantic"], aliases=aliases, known=known)
+    assert to_operations(ops, new, known=known, aliases=aliases) == []
