@@ -43,6 +43,8 @@ Gen = Generator[Any, Any, Any]
 
 def together(ops: Sequence[Gen]) -> Gen:
     """Run ``ops`` side by side; returns their results in order (see the module docstring)."""
+    if len(ops) == 1:  # the usual batch of one search: nothing to combine
+        return [(yield from ops[0])]
     results: list[Any] = [None] * len(ops)
     waiting: dict[int, Any] = {}
 
